@@ -1,0 +1,75 @@
+"""Emergency-plan and drill management: the Flask application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. No side effects beyond reading configuration.
+
+    ``config`` overrides settings read from the environment (tests use it).
+    """
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    from .config import Config
+
+    app.config.from_object(Config(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from . import i18n
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+
+    from . import models  # noqa: F401 - every table is known to metadata and migrations
+    from .auth import views as auth_views
+    from .web import errors, filters
+
+    auth_views.init_login(app)
+    filters.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import api, register_swagger_assets
+    from .audit import api as audit_api
+    from .audit import views as audit_views
+    from .auth import api as auth_api
+    from .auth import views as auth_views
+    from .extensions import csrf
+    from .organisations import api as org_api
+    from .organisations import views as org_views
+    from .web import views as web_views
+
+    for blueprint in (web_views.bp, auth_views.bp, auth_views.admin_bp, org_views.bp, audit_views.bp):
+        app.register_blueprint(blueprint)
+
+    api.init_app(app)
+    register_swagger_assets(app)
+    for blueprint in (auth_api.blp, org_api.blp, audit_api.blp):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)

@@ -1,0 +1,60 @@
+"""Who may see and change what. Every page and endpoint asks here.
+
+Officers (admin, officer, viewer) see the whole county; admins and officers change it.
+An enterprise user sees and changes only its own enterprise's records. Records outside a
+user's reach answer 404, so that their existence is not revealed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from .auth.models import Role, User
+
+
+def require_roles(*roles: Role) -> Callable:
+    """Page decorator: log in, then the user's role must be one of ``roles``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+OFFICERS = (Role.admin, Role.officer, Role.viewer)
+EDITORS = (Role.admin, Role.officer)
+
+
+def scope_to_user(query, user: User, enterprise_column):
+    """Restrict a select to the records ``user`` may see, by their enterprise column."""
+    if user.is_officer:
+        return query
+    return query.where(enterprise_column == user.enterprise_id)
+
+
+def can_see_enterprise(user: User, enterprise_id: int | None) -> bool:
+    return user.is_officer or (enterprise_id is not None and enterprise_id == user.enterprise_id)
+
+
+def check_enterprise(user: User, enterprise_id: int | None) -> None:
+    """Abort with 404 unless ``user`` may see records of ``enterprise_id``."""
+    if not can_see_enterprise(user, enterprise_id):
+        abort(404)
+
+
+def check_can_edit_enterprise(user: User, enterprise_id: int | None) -> None:
+    """404 for records out of reach, 403 for read-only users."""
+    check_enterprise(user, enterprise_id)
+    if user.role == Role.viewer:
+        abort(403)

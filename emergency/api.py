@@ -1,0 +1,134 @@
+"""The /api/v1 machinery: flask-smorest Api, bearer authentication, problem details."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, Response, abort, g, jsonify, request
+from flask_babel import gettext as _
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from .auth.models import Role, User
+from .validation import localise_errors
+
+API_PREFIX = "/api/"
+
+
+class ProblemApi(Api):
+    """An Api whose errors are RFC 9457 problem details, registered for /api/ only.
+
+    flask-smorest's own handler would turn every HTTP error of the whole app (pages too) into
+    JSON, so the app's error handlers dispatch here for API paths instead.
+    """
+
+    def _register_error_handlers(self) -> None:
+        pass
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Flatten marshmallow/webargs messages into [{field, pointer, detail}] entries."""
+    found: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            found.extend(field_errors(value, name))
+    elif isinstance(messages, (list, tuple)):
+        if all(not isinstance(m, (dict, list, tuple)) for m in messages):
+            for message in messages:
+                found.append({"field": prefix, "pointer": "/" + prefix.replace(".", "/"),
+                              "detail": str(message)})
+        else:
+            for value in messages:
+                found.extend(field_errors(value, prefix))
+    else:
+        found.append({"field": prefix, "pointer": "/" + prefix.replace(".", "/"), "detail": str(messages)})
+    return found
+
+
+def http_problem(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("errors") or data.get("messages")
+    if messages:
+        # webargs keys errors by location first ({"json": {...}}); the field is what matters.
+        if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "headers", "files", "view_args"}:
+            merged: dict[str, Any] = {}
+            for value in messages.values():
+                merged.update(value if isinstance(value, dict) else {"_schema": value})
+            messages = merged
+        errors = field_errors(localise_errors(messages))
+        detail = data.get("message") or _("The request has invalid fields: %(fields)s.",
+                                          fields=", ".join(sorted({e["field"] for e in errors})))
+        response = problem(error.code or 422, _("Invalid input"), detail, errors=errors)
+    else:
+        response = problem(error.code or 500, error.name, data.get("message") or error.description)
+    for key, value in (data.get("headers") or {}).items():
+        response.headers[key] = value
+    if error.code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def api_user() -> User:
+    """The user authenticated by the request's bearer token (set by ``token_required``)."""
+    return g.api_user
+
+
+def _authenticate() -> User:
+    from .auth.operations import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _space, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        abort(401, description=_("Send an API token: Authorization: Bearer <token>."))
+    found = user_for_token(raw.strip())
+    if found is None:
+        abort(401, description=_("The token is unknown, expired or revoked."))
+    return found[0]
+
+
+def token_required(*roles: Role) -> Callable:
+    """Endpoint decorator: a valid bearer token, of a user with one of ``roles`` if given."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            user = _authenticate()
+            if roles and user.role not in roles:
+                abort(403, description=_("Your role may not do this."))
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        wrapped._api_roles = roles  # noqa: SLF001 - read by the OpenAPI security docs
+        return wrapped
+
+    return decorator
+
+
+api = ProblemApi()
+
+
+def register_swagger_assets(app: Flask) -> None:
+    """Serve Swagger UI's files from the installed swagger-ui-bundle package."""
+    from flask import send_from_directory
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.route("/api/v1/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)

@@ -1,0 +1,118 @@
+"""Users, roles and API tokens."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..organisations.models import Enterprise
+from ..timeutil import UTCDateTime, utcnow
+
+
+class Role(str, enum.Enum):
+    """What a user may do. Officers see every enterprise of the county."""
+
+    admin = "admin"
+    officer = "officer"
+    viewer = "viewer"
+    enterprise = "enterprise"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.admin: _l("Administrator"),
+    Role.officer: _l("Duty officer"),
+    Role.viewer: _l("Viewer (read-only officer)"),
+    Role.enterprise: _l("Enterprise user"),
+}
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'enterprise') = (enterprise_id IS NOT NULL)", name="enterprise_binding"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Login name, unique, compared case-insensitively (stored lower-case).
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(sa.Enum(Role, native_enum=False, length=20, validate_strings=True))
+    #: The one enterprise an ``enterprise`` user belongs to; NULL for every other role.
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprise.id"), index=True)
+    #: Disabled users cannot log in or use their tokens.
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Failed logins since the last success; drives slow-down and lock-out.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    #: No login attempt is checked before this time (slow-down or lock-out).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Bumped on password change or reset: older sessions stop working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    #: The user must choose a new password at next login (after an admin reset).
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        # The session version is part of the id, so a password change ends other sessions.
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_officer(self) -> bool:
+        """Admins, officers and viewers all see the whole county."""
+        return self.role in (Role.admin, Role.officer, Role.viewer)
+
+    @property
+    def can_edit_register(self) -> bool:
+        return self.role in (Role.admin, Role.officer)
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class ApiToken(db.Model):
+    """A bearer token for integrations. Only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    #: SHA-256 hex digest of the token.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The first characters of the token, to tell tokens apart in lists.
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_valid(self) -> bool:
+        return self.revoked_at is None and self.expires_at > utcnow() and self.user.active

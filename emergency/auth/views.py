@@ -1,0 +1,221 @@
+"""Pages: login, logout, own password and tokens, and user administration."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from marshmallow import ValidationError
+
+from ..access import require_roles
+from ..extensions import db, login_manager
+from ..organisations.models import Enterprise
+from ..validation import first_errors
+from ..web.forms import load_form
+from . import operations
+from .models import ROLE_LABELS, ApiToken, Role, User
+from .schemas import LoginInput, PasswordChange, UserInput
+
+bp = Blueprint("auth", __name__)
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def init_login(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        ident, _sep, version = user_id.partition(":")
+        if not ident.isdigit():
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or str(user.session_version) != version or not user.active:
+            return None
+        return user
+
+    @app.before_request
+    def force_password_change():
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in {"auth.password", "auth.logout", "static", "web.set_language"}
+            and not request.path.startswith("/api/")
+        ):
+            return redirect(url_for("auth.password"))
+        return None
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("web.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.index"))
+    errors: dict[str, str] = {}
+    message = None
+    values = {}
+    if request.method == "POST":
+        data, errors, values = load_form(LoginInput())
+        if data:
+            try:
+                user = operations.authenticate(data["username"], data["password"])
+            except operations.LoginRefused as refused:
+                db.session.commit()  # keep the failure count
+                message = str(refused)
+            else:
+                db.session.commit()
+                login_user(user)
+                return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", errors=errors, message=message, values=values), (
+        401 if message else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        data, errors, _values = load_form(PasswordChange())
+        if data:
+            if not current_user.check_password(data["current_password"]):
+                errors = {"current_password": _("The current password is wrong.")}
+            else:
+                operations.change_password(current_user, data["new_password"])
+                db.session.commit()
+                login_user(current_user)  # the session id carries the new version
+                flash(_("Your password has been changed."), "success")
+                return redirect(url_for("web.index"))
+    return render_template("auth/password.html", errors=errors)
+
+
+@bp.route("/account/tokens")
+@login_required
+def tokens():
+    rows = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template("auth/tokens.html", tokens=rows)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != current_user.id and current_user.role != Role.admin):
+        abort(404)
+    operations.revoke_token(current_user, token)
+    db.session.commit()
+    flash(_("The token has been revoked."), "success")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("auth.tokens"))
+
+
+# --- administration --------------------------------------------------------------------
+
+def _form_options() -> dict:
+    enterprises = db.session.execute(sa.select(Enterprise.id, Enterprise.name).order_by(Enterprise.name)).all()
+    return {
+        "role_options": [(role.value, str(label)) for role, label in ROLE_LABELS.items()],
+        "enterprise_options": [(row.id, row.name) for row in enterprises],
+    }
+
+
+@admin_bp.route("/users")
+@require_roles(Role.admin)
+def users():
+    role = request.args.get("role")
+    query = sa.select(User).order_by(User.role, User.username)
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == Role(role))
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(sa.or_(User.username.contains(q.lower()), User.display_name.contains(q)))
+    page = db.paginate(query, per_page=50)
+    return render_template("admin/users.html", page=page, roles=ROLE_LABELS)
+
+
+@admin_bp.route("/users/new", methods=["GET", "POST"])
+@require_roles(Role.admin)
+def user_new():
+    errors: dict[str, str] = {}
+    values: dict = {}
+    if request.method == "POST":
+        data, errors, values = load_form(UserInput())
+        if data:
+            temporary = operations.temporary_password()
+            try:
+                user = operations.create_user(current_user, data, temporary)
+            except ValidationError as exc:
+                db.session.rollback()
+                errors = first_errors(exc.messages)
+            else:
+                db.session.commit()
+                flash(_("User %(name)s created. Temporary password: %(password)s — it must be changed at first login.",
+                        name=user.username, password=temporary), "success")
+                return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", user=None, errors=errors, values=values,
+                           **_form_options())
+
+
+@admin_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@require_roles(Role.admin)
+def user_edit(user_id: int):
+    user = db.get_or_404(User, user_id)
+    errors: dict[str, str] = {}
+    values = {"username": user.username, "display_name": user.display_name,
+              "role": user.role.value, "enterprise_id": user.enterprise_id}
+    if request.method == "POST":
+        data, errors, values = load_form(UserInput())
+        if data:
+            try:
+                operations.update_user(current_user, user, data)
+            except ValidationError as exc:
+                db.session.rollback()
+                errors = first_errors(exc.messages)
+            else:
+                db.session.commit()
+                flash(_("Saved."), "success")
+                return redirect(url_for("admin.users"))
+    user_tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())).all()
+    return render_template("admin/user_form.html", user=user, errors=errors, values=values,
+                           tokens=user_tokens, **_form_options())
+
+
+@admin_bp.route("/users/<int:user_id>/active", methods=["POST"])
+@require_roles(Role.admin)
+def user_active(user_id: int):
+    user = db.get_or_404(User, user_id)
+    active = request.form.get("active") == "1"
+    try:
+        operations.set_user_active(current_user, user, active)
+    except ValidationError as exc:
+        db.session.rollback()
+        flash("; ".join(first_errors(exc.messages).values()), "error")
+    else:
+        db.session.commit()
+        flash(_("User enabled.") if active else _("User disabled."), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@admin_bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@require_roles(Role.admin)
+def user_reset_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    temporary = operations.reset_password(current_user, user)
+    db.session.commit()
+    flash(_("New temporary password for %(name)s: %(password)s — it must be changed at next login.",
+            name=user.username, password=temporary), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))

@@ -1,0 +1,102 @@
+"""Configuration from the environment, in one class (see README: Configuration)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Return SECRET_KEY from the environment, else from instance/secret_key (created once).
+
+    The file is created with O_EXCL so that concurrent workers starting together agree on
+    one key instead of overwriting each other's.
+    """
+    from_env = os.environ.get("SECRET_KEY")
+    if from_env:
+        return from_env
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+class Config:
+    """Settings read from environment variables when the app is created."""
+
+    def __init__(self, instance_path: Path) -> None:
+        env = os.environ
+        self.SECRET_KEY = load_secret_key(instance_path)
+        default_db = f"sqlite:///{instance_path / 'emergency.db'}"
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", default_db))
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_RECORD_QUERIES = False
+
+        # Sessions and cookies.
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool(env.get("SESSION_COOKIE_SECURE"))
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.PERMANENT_SESSION_LIFETIME = int(env.get("SESSION_LIFETIME_HOURS", "12")) * 3600
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+        # Login throttling: after LOGIN_SLOWDOWN_AFTER failures each attempt must wait
+        # exponentially longer; after LOGIN_LOCK_AFTER failures the account is locked.
+        self.LOGIN_SLOWDOWN_AFTER = int(env.get("LOGIN_SLOWDOWN_AFTER", "3"))
+        self.LOGIN_LOCK_AFTER = int(env.get("LOGIN_LOCK_AFTER", "8"))
+        self.LOGIN_LOCK_MINUTES = int(env.get("LOGIN_LOCK_MINUTES", "15"))
+        self.API_TOKEN_DAYS = int(env.get("API_TOKEN_DAYS", "365"))
+
+        # Language and time.
+        self.BABEL_DEFAULT_LOCALE = env.get("DEFAULT_LOCALE", "zh_CN")
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+        self.LANGUAGES = ["zh_CN", "en"]
+        self.DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+        # Lists.
+        self.PAGE_SIZE = int(env.get("PAGE_SIZE", "20"))
+
+        # API and its OpenAPI document (flask-smorest).
+        self.API_TITLE = "Emergency plans and drills API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"  # the bundled Swagger UI 4 reads 3.0
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "/docs"
+        # Swagger UI assets are served by this app (duty rooms may have no internet).
+        self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+        self.API_SPEC_OPTIONS = {
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                }
+            },
+            "info": {
+                "description": "County emergency-plan and drill management. Authenticate with "
+                "POST /api/v1/auth/token and send `Authorization: Bearer <token>`. "
+                "Errors are RFC 9457 problem details."
+            },
+        }
+
+        # Demo data.
+        self.DEMO_PASSWORD = env.get("DEMO_PASSWORD") or None

@@ -1,0 +1,45 @@
+"""Error pages for people and problem details for the API."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..api import http_problem, is_api_request, problem
+from ..validation import localise_errors
+
+logger = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException):
+        if is_api_request():
+            return http_problem(error)
+        return render_template("error.html", error=error), error.code
+
+    @app.errorhandler(ValidationError)
+    def handle_validation(error: ValidationError):
+        # Operations raise ValidationError for rules that need the database (uniqueness…).
+        from ..extensions import db
+        from ..api import field_errors
+
+        db.session.rollback()
+        if is_api_request():
+            errors = field_errors(localise_errors(error.messages))
+            return problem(422, _("Invalid input"), _("The request has invalid fields: %(fields)s.",
+                           fields=", ".join(sorted({e["field"] for e in errors}))), errors=errors)
+        return render_template("error.html", error=InternalServerError(str(error.messages))), 422
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        from ..extensions import db
+
+        logger.exception("unhandled error")
+        db.session.rollback()
+        if is_api_request():
+            return problem(500, "Internal Server Error", _("An unexpected error happened; it has been logged."))
+        return render_template("error.html", error=InternalServerError()), 500

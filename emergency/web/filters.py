@@ -1,0 +1,32 @@
+"""Jinja filters and globals used by every page."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, request, url_for
+from flask_babel import format_datetime
+
+from ..timeutil import to_local
+
+
+def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """Show a stored UTC time in Asia/Shanghai."""
+    if value is None:
+        return ""
+    return format_datetime(to_local(value), fmt)
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["url_with"] = url_with
