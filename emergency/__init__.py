@@ -55,7 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import api, register_swagger_assets
+    from .api import ProblemApi, register_swagger_assets
     from .audit import api as audit_api
     from .audit import views as audit_views
     from .auth import api as auth_api
@@ -68,7 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (web_views.bp, auth_views.bp, auth_views.admin_bp, org_views.bp, audit_views.bp):
         app.register_blueprint(blueprint)
 
-    api.init_app(app)
+    api = ProblemApi(app)
     register_swagger_assets(app)
     for blueprint in (auth_api.blp, org_api.blp, audit_api.blp):
         api.register_blueprint(blueprint)

@@ -121,9 +121,6 @@ def token_required(*roles: Role) -> Callable:
     return decorator
 
 
-api = ProblemApi()
-
-
 def register_swagger_assets(app: Flask) -> None:
     """Serve Swagger UI's files from the installed swagger-ui-bundle package."""
     from flask import send_from_directory

@@ -65,6 +65,8 @@ class Config:
         self.LOGIN_SLOWDOWN_AFTER = int(env.get("LOGIN_SLOWDOWN_AFTER", "3"))
         self.LOGIN_LOCK_AFTER = int(env.get("LOGIN_LOCK_AFTER", "8"))
         self.LOGIN_LOCK_MINUTES = int(env.get("LOGIN_LOCK_MINUTES", "15"))
+        #: werkzeug hash method; tests use a cheap one, production keeps scrypt.
+        self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
         self.API_TOKEN_DAYS = int(env.get("API_TOKEN_DAYS", "365"))
 
         # Language and time.

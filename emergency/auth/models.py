@@ -68,7 +68,10 @@ class User(UserMixin, db.Model):
     enterprise: Mapped[Enterprise | None] = relationship()
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        from flask import current_app
+
+        self.password_hash = generate_password_hash(
+            password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
