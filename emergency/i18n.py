@@ -28,3 +28,4 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["current_language"] = select_locale

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import phonenumbers
 from flask import Flask, request, url_for
 from flask_babel import format_datetime
 
@@ -14,6 +15,19 @@ def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return ""
     return format_datetime(to_local(value), fmt)
+
+
+def phone(value: str | None) -> str:
+    """Show an E.164 mainland number the way people read it (138 0013 8000)."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        return value
+    if number.country_code == 86:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def url_with(**changes) -> str:
@@ -29,4 +43,5 @@ def url_with(**changes) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["phone"] = phone
     app.jinja_env.globals["url_with"] = url_with

@@ -4,19 +4,36 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from ..validation import first_errors
 
 
-def form_data(fields: set[str] | None = None) -> dict[str, Any]:
+def form_data(names: set[str] | None = None) -> dict[str, Any]:
     """The posted form with blank inputs as None (a cleared optional field)."""
     data: dict[str, Any] = {}
     for key, value in request.form.items():
-        if key == "csrf_token" or (fields is not None and key not in fields):
+        if key == "csrf_token" or (names is not None and key not in names):
             continue
         value = value.strip()
         data[key] = value if value != "" else None
+    return data
+
+
+def _blank_as(schema: Schema, raw: dict[str, Any]) -> dict[str, Any]:
+    """What a blank input means to the schema.
+
+    A required or nullable field gets None ("This field is required." or a cleared value);
+    an optional text field that may not be null is cleared to ""; any other optional field
+    is left out so that its default applies.
+    """
+    data: dict[str, Any] = {}
+    for key, value in raw.items():
+        field = schema.fields.get(key)
+        if value is not None or field is None or field.required or field.allow_none:
+            data[key] = value
+        elif isinstance(field, fields.String):
+            data[key] = ""
     return data
 
 
@@ -24,6 +41,6 @@ def load_form(schema: Schema, *, partial: bool = False) -> tuple[dict[str, Any] 
     """Validate the posted form: (data or None, {field: message}, raw values to re-show)."""
     raw = form_data(set(schema.fields))
     try:
-        return schema.load(raw, partial=partial), {}, raw
+        return schema.load(_blank_as(schema, raw), partial=partial), {}, raw
     except ValidationError as exc:
         return None, first_errors(exc.messages), raw
