@@ -43,15 +43,34 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .auth import views as auth_views
     from .web import errors, filters
 
+    from . import transactions  # noqa: F401 - after-commit hooks (enqueue once data is visible)
+
     auth_views.init_login(app)
     filters.init_app(app)
+    _system_banner(app)
     errors.init_app(app)
     _register_blueprints(app)
 
     from .cli import register_cli
 
     register_cli(app)
+    from scheduler.cli import register as register_scheduler_cli
+
+    register_scheduler_cli(app)
     return app
+
+
+def _system_banner(app: Flask) -> None:
+    """Officers see on every page when the scheduler or the queue has stalled."""
+    from flask_login import current_user
+
+    @app.context_processor
+    def system_status():
+        if not (current_user and current_user.is_authenticated and current_user.is_officer):
+            return {}
+        from .health.status import cached
+
+        return {"system_status": cached(app.config["SQLALCHEMY_DATABASE_URI"])}
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -61,15 +80,20 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import api as auth_api
     from .auth import views as auth_views
     from .extensions import csrf
+    from .messaging import api as messaging_api
+    from .messaging import views as messaging_views
+    from .messaging import webhooks
     from .organisations import api as org_api
     from .organisations import views as org_views
     from .web import views as web_views
 
-    for blueprint in (web_views.bp, auth_views.bp, auth_views.admin_bp, org_views.bp, audit_views.bp):
+    for blueprint in (web_views.bp, auth_views.bp, auth_views.admin_bp, org_views.bp, audit_views.bp,
+                      messaging_views.bp, webhooks.bp):
         app.register_blueprint(blueprint)
+    csrf.exempt(webhooks.bp)  # signed by the provider instead
 
     api = ProblemApi(app)
     register_swagger_assets(app)
-    for blueprint in (auth_api.blp, org_api.blp, audit_api.blp):
+    for blueprint in (auth_api.blp, org_api.blp, audit_api.blp, messaging_api.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)

@@ -100,5 +100,28 @@ class Config:
             },
         }
 
+        # SMS. The console provider (records, sends nothing) unless Twilio credentials are given.
+        self.TWILIO_ACCOUNT_SID = env.get("TWILIO_ACCOUNT_SID") or None
+        self.TWILIO_AUTH_TOKEN = env.get("TWILIO_AUTH_TOKEN") or None
+        self.TWILIO_FROM = env.get("TWILIO_FROM") or None
+        self.TWILIO_MESSAGING_SERVICE_SID = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
+        self.TWILIO_API_BASE_URL = env.get("TWILIO_API_BASE_URL") or None
+        self.SMS_PROVIDER = env.get("SMS_PROVIDER") or (
+            "twilio" if self.TWILIO_ACCOUNT_SID and self.TWILIO_AUTH_TOKEN else "console")
+        #: The address the provider reaches us at, for status callbacks and signature checks.
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or None
+        self.SMS_CONCURRENCY = int(env.get("SMS_CONCURRENCY", "16"))
+        self.SMS_BATCH_SIZE = int(env.get("SMS_BATCH_SIZE", "100"))
+        self.SMS_TIMEOUT_SECONDS = float(env.get("SMS_TIMEOUT_SECONDS", "15"))
+        self.SMS_MAX_ATTEMPTS = int(env.get("SMS_MAX_ATTEMPTS", "6"))
+        self.SMS_RETRY_BASE_SECONDS = float(env.get("SMS_RETRY_BASE_SECONDS", "2"))
+        self.SMS_RETRY_MAX_SECONDS = float(env.get("SMS_RETRY_MAX_SECONDS", "300"))
+        self.SMS_RECONCILE_DELAY = float(env.get("SMS_RECONCILE_DELAY", "20"))
+        self.SMS_STUCK_SECONDS = int(env.get("SMS_STUCK_SECONDS", "120"))
+        self.SMS_STATUS_POLL_MINUTES = int(env.get("SMS_STATUS_POLL_MINUTES", "15"))
+
+        # Scheduler process.
+        self.SCHEDULER_STANDBY_POLL = float(env.get("SCHEDULER_STANDBY_POLL", "10"))
+
         # Demo data.
         self.DEMO_PASSWORD = env.get("DEMO_PASSWORD") or None

@@ -1,4 +1,8 @@
 """Import every model so that metadata (and Alembic autogenerate) knows all tables."""
 from .audit.models import AuditEntry  # noqa: F401
 from .auth.models import ApiToken, User  # noqa: F401
+from .health.models import QueueProbe, SchedulerHeartbeat, apscheduler_jobs  # noqa: F401
+from .messaging.models import (  # noqa: F401
+    Campaign, Contact, ContactGroup, Delivery, InboundMessage, OptOut, Setting,
+)
 from .organisations.models import Enterprise, Jurisdiction, Township  # noqa: F401

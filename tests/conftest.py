@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,49 @@ import sqlalchemy as sa
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.pop("DATABASE_URL", None)  # tests choose their database below, never the developer's
+# Unit tests run queue tasks in-process; the reliability tests start real consumers on a
+# queue of their own (tests/test_delivery_reliability.py).
+os.environ["HUEY_IMMEDIATE"] = "1"
+os.environ["HUEY_NAME"] = f"emergency-test-{os.getpid()}"
+os.environ.pop("REDIS_URL", None)
+os.environ.setdefault("HUEY_SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="huey-"), "huey.db"))
 
 from emergency import create_app  # noqa: E402
 from emergency.extensions import db  # noqa: E402
 
 PASSWORD = "Test-password-1"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+#: The compiled-catalog directory every test app reads (set by the ``translations`` fixture).
+_TRANSLATIONS: dict[str, str] = {}
+
+
+def _compile_translations(target: Path) -> str:
+    """Compile emergency/translations/*/LC_MESSAGES/messages.po into ``target`` (.mo files are not in git)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    import emergency
+
+    source = Path(emergency.__file__).resolve().parent / "translations"
+    for po in source.glob("*/LC_MESSAGES/messages.po"):
+        mo = target / po.relative_to(source).with_suffix(".mo")
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as src:
+            catalog = read_po(src, locale=po.parts[-3])
+        with mo.open("wb") as out:
+            write_mo(out, catalog)
+    return str(target)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def translations(tmp_path_factory) -> str:
+    """Every app built by the tests uses freshly compiled catalogs (Chinese by default).
+
+    Flask-Babel caches catalogs per process, so every app of a run shares this one folder.
+    """
+    _TRANSLATIONS["dir"] = _compile_translations(tmp_path_factory.mktemp("translations"))
+    return _TRANSLATIONS["dir"]
 
 
 def _base_config(url: str) -> dict[str, Any]:
@@ -32,11 +70,12 @@ def _base_config(url: str) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SERVER_NAME": None,
+        **({"BABEL_TRANSLATION_DIRECTORIES": _TRANSLATIONS["dir"]} if _TRANSLATIONS else {}),
     }
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory) -> dict[str, Any]:
+def database(tmp_path_factory, translations) -> dict[str, Any]:
     """Migrate a database once per run with ``flask db upgrade``'s code path."""
     from flask_migrate import upgrade
 

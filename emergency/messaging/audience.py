@@ -1,0 +1,73 @@
+"""Who a campaign reaches: groups (static or saved filters), contacts and loose numbers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..organisations import industries
+from ..organisations.models import Enterprise
+from ..validation import ValidationError, parse_mobile
+from .models import Contact, ContactGroup, group_member
+
+
+@dataclass(frozen=True)
+class Recipient:
+    phone: str
+    contact_id: int | None
+    #: False when the number could not be read as a mobile number.
+    valid: bool = True
+
+
+def filter_select(criteria: dict[str, Any], enterprise_id: int | None = None) -> sa.Select:
+    """Active contacts matching a saved filter (and belonging to ``enterprise_id`` if given)."""
+    query = sa.select(Contact.id, Contact.mobile).outerjoin(Enterprise, Contact.enterprise_id == Enterprise.id)
+    query = query.where(Contact.active.is_(True))
+    if enterprise_id is not None:
+        query = query.where(Contact.enterprise_id == enterprise_id)
+    if criteria.get("township_ids"):
+        query = query.where(Contact.township_id.in_(criteria["township_ids"]))
+    if criteria.get("industries"):
+        query = query.where(Enterprise.industry.in_(criteria["industries"]))
+    if criteria.get("high_risk") is True:
+        query = query.where(Enterprise.industry.in_(industries.HIGH_RISK_CODES))
+    if criteria.get("org_kinds"):
+        query = query.where(Contact.org_kind.in_(criteria["org_kinds"]))
+    if criteria.get("roles"):
+        query = query.where(sa.or_(*[Contact.roles_text.contains(f",{role},") for role in criteria["roles"]]))
+    return query
+
+
+def expand(audience: dict[str, Any], enterprise_id: int | None = None) -> list[Recipient]:
+    """Every recipient once per phone number, in a stable order."""
+    seen: dict[str, Recipient] = {}
+
+    def add(phone: str, contact_id: int | None) -> None:
+        if phone not in seen:
+            seen[phone] = Recipient(phone, contact_id)
+
+    for group_id in audience.get("group_ids") or []:
+        group = db.session.get(ContactGroup, group_id)
+        if group is None:
+            continue
+        if group.kind == "filter":
+            rows = db.session.execute(filter_select(group.criteria or {}, enterprise_id).order_by(Contact.id))
+        else:
+            rows = db.session.execute(
+                sa.select(Contact.id, Contact.mobile).join(group_member, group_member.c.contact_id == Contact.id)
+                .where(group_member.c.group_id == group_id, Contact.active.is_(True)).order_by(Contact.id))
+        for contact_id, mobile in rows:
+            add(mobile, contact_id)
+    contact_ids = audience.get("contact_ids") or []
+    if contact_ids:
+        for contact_id, mobile in db.session.execute(
+                sa.select(Contact.id, Contact.mobile).where(Contact.id.in_(contact_ids)).order_by(Contact.id)):
+            add(mobile, contact_id)
+    for raw in audience.get("phones") or []:
+        try:
+            add(parse_mobile(raw), None)
+        except ValidationError:
+            seen.setdefault(raw, Recipient(raw, None, valid=False))
+    return list(seen.values())

@@ -1,0 +1,356 @@
+"""The delivery engine: fan-out, sending with bounded concurrency, retries, reconciliation,
+status callbacks. Runs in worker tasks (scheduler/tasks/messaging.py).
+
+Every state change is a conditional UPDATE on the current status, so a repeated task, a
+retry racing a callback or two workers holding the same id can never send a message twice
+or move a status backwards. When a send's outcome is unknown (the connection dropped after
+the request went out, or the worker died), the provider is asked before anything is resent.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from ..extensions import db
+from ..timeutil import utcnow
+from . import audience, contacts, settings
+from .models import (
+    IN_FLIGHT, Campaign, CampaignStatus, Delivery, DeliveryStatus, OptOut,
+)
+from .providers import Provider, SendFailed, get_provider
+
+logger = logging.getLogger(__name__)
+D = Delivery.__table__
+
+_pool_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    """One sender pool per process: the bound on concurrent provider requests."""
+    with _pool_lock:
+        pool = _pools.get(size)
+        if pool is None:
+            pool = _pools[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="sms")
+        return pool
+
+
+def _tasks():
+    from scheduler.tasks import messaging as tasks
+
+    return tasks
+
+
+# --- fan-out ---------------------------------------------------------------------------
+
+def fan_out(campaign_id: int) -> int:
+    """Expand recipients into deliveries (once), then queue them in batches. Idempotent."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != CampaignStatus.sending:
+        return 0
+    now = utcnow()
+    existing = set(db.session.scalars(sa.select(Delivery.phone).where(Delivery.campaign_id == campaign_id)))
+    recipients = [r for r in audience.expand(campaign.audience or {}) if r.phone not in existing]
+    if recipients:
+        opted = contacts.opted_out([r.phone for r in recipients if r.valid])
+        rows = []
+        for r in recipients:
+            status = (DeliveryStatus.invalid if not r.valid else
+                      DeliveryStatus.opted_out if r.phone in opted else DeliveryStatus.pending)
+            rows.append({
+                "campaign_id": campaign_id, "contact_id": r.contact_id, "phone": r.phone[:32],
+                "status": status, "attempts": 0, "created_at": now, "updated_at": now,
+                "failed_at": now if status != DeliveryStatus.pending else None,
+                "error_message": "not a valid mobile number" if status == DeliveryStatus.invalid else None,
+            })
+        db.session.execute(sa.insert(Delivery), rows)
+        db.session.commit()
+        logger.info("campaign %s: %s deliveries created", campaign_id, len(rows))
+    return queue_pending(campaign_id)
+
+
+def queue_pending(campaign_id: int) -> int:
+    """Move pending deliveries to queued in batches, enqueueing a send task for each batch."""
+    batch_size = current_app.config["SMS_BATCH_SIZE"]
+    queued = 0
+    while True:
+        ids = db.session.scalars(
+            sa.select(Delivery.id).where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.pending)
+            .order_by(Delivery.id).limit(batch_size)).all()
+        if not ids:
+            break
+        now = utcnow()
+        db.session.execute(sa.update(D).where(D.c.id.in_(ids), D.c.status == DeliveryStatus.pending.value)
+                           .values(status=DeliveryStatus.queued.value, queued_at=now, updated_at=now))
+        db.session.commit()
+        _tasks().send_batch(ids)
+        queued += len(ids)
+    finish_campaigns([campaign_id])
+    return queued
+
+
+# --- sending ---------------------------------------------------------------------------
+
+def status_callback_url(delivery_id: int) -> str | None:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/webhooks/twilio/status?d={delivery_id}"
+
+
+def send_batch(ids: Iterable[int]) -> None:
+    """Claim queued deliveries and send them through the provider, concurrently."""
+    ids = list(ids)
+    app = current_app._get_current_object()
+    now = utcnow()
+    rows = db.session.execute(
+        sa.select(Delivery.id, Campaign.priority).join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.queued)).all()
+    later = settings.quiet_until(now, settings.parse_quiet_hours(settings.get("quiet_hours")))
+    if later is not None:
+        waiting = [i for i, priority in rows if priority == "normal"]
+        if waiting:
+            _tasks().send_batch.schedule(args=(waiting,), eta=later)
+            logger.info("%s normal deliveries wait for the end of quiet hours (%s)", len(waiting), later)
+        ids = [i for i, priority in rows if priority != "normal"]
+    if not ids:
+        return
+    provider = get_provider(app)
+    claimed = db.session.execute(
+        sa.update(D)
+        .where(D.c.id.in_(ids), D.c.status == DeliveryStatus.queued.value,
+               sa.or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now + timedelta(seconds=1)))
+        .values(status=DeliveryStatus.sending.value, sending_at=now, updated_at=now,
+                attempts=D.c.attempts + 1, provider=provider.name)
+        .returning(D.c.id, D.c.phone, D.c.attempts, D.c.campaign_id)
+    ).all()
+    db.session.commit()
+    if not claimed:
+        return
+    campaign_ids = {row.campaign_id for row in claimed}
+    bodies = dict(db.session.execute(sa.select(Campaign.id, Campaign.body).where(Campaign.id.in_(campaign_ids))).all())
+    engine = db.engine
+    pool = _pool(app.config["SMS_CONCURRENCY"])
+    futures = [
+        pool.submit(_send_one, app, engine, provider, row.id, row.phone, row.attempts, bodies[row.campaign_id])
+        for row in claimed
+    ]
+    wait(futures)
+    for future in futures:
+        if future.exception() is not None:
+            logger.error("sender crashed", exc_info=future.exception())
+    finish_campaigns(campaign_ids)
+
+
+def _send_one(app: Flask, engine: sa.Engine, provider: Provider, delivery_id: int, phone: str,
+              attempts: int, body: str) -> None:
+    with app.app_context():
+        callback = status_callback_url(delivery_id)
+        try:
+            accepted = provider.send(phone, body, callback)
+        except SendFailed as failure:
+            _record_failure(app, engine, delivery_id, phone, attempts, failure)
+            return
+        except Exception:  # noqa: BLE001 - whatever happened, the request may have gone out
+            logger.exception("delivery %s: unexpected error while sending; will ask the provider", delivery_id)
+            _tasks().reconcile.schedule(args=(delivery_id,), delay=app.config["SMS_RECONCILE_DELAY"])
+            return
+        now = utcnow()
+        with engine.begin() as conn:
+            conn.execute(sa.update(D).where(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
+                         .values(status=DeliveryStatus.sent.value, provider_sid=accepted.sid, sent_at=now,
+                                 updated_at=now, error_code=None, error_message=None))
+
+
+def _record_failure(app: Flask, engine: sa.Engine, delivery_id: int, phone: str, attempts: int,
+                    failure: SendFailed) -> None:
+    config = app.config
+    now = utcnow()
+    where = sa.and_(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
+    if failure.kind == "unknown":
+        logger.warning("delivery %s: outcome unknown (%s); will ask the provider", delivery_id, failure.message)
+        _tasks().reconcile.schedule(args=(delivery_id,), delay=config["SMS_RECONCILE_DELAY"])
+        return
+    if failure.kind == "retry" and attempts < config["SMS_MAX_ATTEMPTS"]:
+        delay = min(config["SMS_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), config["SMS_RETRY_MAX_SECONDS"])
+        delay = max(delay * random.uniform(0.8, 1.2), failure.retry_after or 0)
+        with engine.begin() as conn:
+            changed = conn.execute(sa.update(D).where(where).values(
+                status=DeliveryStatus.queued.value, next_attempt_at=now + timedelta(seconds=delay), updated_at=now,
+                error_code=failure.code, error_message=failure.message[:300])).rowcount
+        if changed:
+            _tasks().send_batch.schedule(args=([delivery_id],), delay=delay)
+        return
+    status = {"invalid": DeliveryStatus.invalid, "opted_out": DeliveryStatus.opted_out}.get(
+        failure.kind, DeliveryStatus.failed)
+    with engine.begin() as conn:
+        conn.execute(sa.update(D).where(where).values(
+            status=status.value, failed_at=now, updated_at=now, error_code=failure.code,
+            error_message=failure.message[:300]))
+        if status == DeliveryStatus.opted_out:
+            exists = conn.execute(sa.select(OptOut.mobile).where(OptOut.mobile == phone)).first()
+            if exists is None:
+                conn.execute(sa.insert(OptOut.__table__).values(
+                    mobile=phone, opted_out_at=now, source="provider", detail=f"error {failure.code}"))
+
+
+# --- reconciliation and sweeps ----------------------------------------------------------
+
+def reconcile(delivery_id: int) -> str:
+    """A delivery stuck in ``sending``: ask the provider whether it took the message."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.sending:
+        return "nothing to do"
+    provider = get_provider()
+    since = delivery.sending_at or delivery.created_at
+    try:
+        sid = provider.find_accepted(delivery.phone, delivery.campaign.body, since)
+    except Exception as exc:  # noqa: BLE001 - the provider could not be asked; try again later
+        logger.warning("delivery %s: provider could not be asked (%s)", delivery_id, exc)
+        _tasks().reconcile.schedule(args=(delivery_id,), delay=current_app.config["SMS_RECONCILE_DELAY"] * 2)
+        return "provider unavailable"
+    now = utcnow()
+    if sid is not None:
+        taken = db.session.scalar(sa.select(Delivery.id).where(Delivery.provider_sid == sid, Delivery.id != delivery_id))
+        if taken is None:
+            db.session.execute(sa.update(D).where(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
+                               .values(status=DeliveryStatus.sent.value, provider_sid=sid, sent_at=now, updated_at=now))
+            db.session.commit()
+            logger.info("delivery %s: provider had accepted it as %s", delivery_id, sid)
+            return "found"
+    # The provider never took it: send again (this is not a duplicate).
+    changed = db.session.execute(
+        sa.update(D).where(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
+        .values(status=DeliveryStatus.queued.value, next_attempt_at=None, updated_at=now)).rowcount
+    db.session.commit()
+    if changed:
+        _tasks().send_batch([delivery_id])
+    return "requeued"
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    """Find work that lost its task (worker killed, queue flushed) and enqueue it again."""
+    now = now or utcnow()
+    config = current_app.config
+    found = {"reconcile": 0, "requeue": 0, "fan_out": 0, "poll": 0}
+    stuck_sending = db.session.scalars(sa.select(Delivery.id).where(
+        Delivery.status == DeliveryStatus.sending,
+        Delivery.sending_at < now - timedelta(seconds=config["SMS_STUCK_SECONDS"])).limit(5000)).all()
+    for delivery_id in stuck_sending:
+        _tasks().reconcile(delivery_id)
+    found["reconcile"] = len(stuck_sending)
+    lost = db.session.scalars(sa.select(Delivery.id).where(
+        Delivery.status == DeliveryStatus.queued,
+        sa.func.coalesce(Delivery.next_attempt_at, Delivery.queued_at) < now - timedelta(
+            seconds=config["SMS_STUCK_SECONDS"])).limit(5000)).all()
+    for start in range(0, len(lost), config["SMS_BATCH_SIZE"]):
+        _tasks().send_batch(lost[start:start + config["SMS_BATCH_SIZE"]])
+    found["requeue"] = len(lost)
+    stalled = db.session.scalars(sa.select(Campaign.id).where(
+        Campaign.status == CampaignStatus.sending,
+        Campaign.released_at < now - timedelta(seconds=config["SMS_STUCK_SECONDS"]))).all()
+    for campaign_id in stalled:
+        pending = db.session.scalar(sa.select(sa.func.count()).where(
+            Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.pending))
+        none_yet = db.session.scalar(sa.select(sa.func.count()).where(Delivery.campaign_id == campaign_id)) == 0
+        if pending or none_yet:
+            _tasks().fan_out(campaign_id)
+            found["fan_out"] += 1
+    finish_campaigns(stalled)
+    return found
+
+
+def finish_campaigns(campaign_ids: Iterable[int]) -> None:
+    """A sending campaign with no delivery still in flight is done."""
+    for campaign_id in set(campaign_ids):
+        in_flight = db.session.scalar(sa.select(sa.func.count()).where(
+            Delivery.campaign_id == campaign_id, Delivery.status.in_(list(IN_FLIGHT))))
+        has_any = db.session.scalar(sa.select(sa.func.count()).where(Delivery.campaign_id == campaign_id))
+        if in_flight == 0 and has_any:
+            db.session.execute(sa.update(Campaign).where(
+                Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending)
+                .values(status=CampaignStatus.done, finished_at=utcnow()))
+    db.session.commit()
+
+
+# --- status callbacks -------------------------------------------------------------------
+
+PROVIDER_STATUS = {
+    "accepted": DeliveryStatus.sent, "queued": DeliveryStatus.sent, "sending": DeliveryStatus.sent,
+    "sent": DeliveryStatus.sent, "delivered": DeliveryStatus.delivered, "read": DeliveryStatus.delivered,
+    "undelivered": DeliveryStatus.undelivered, "failed": DeliveryStatus.failed,
+}
+
+
+_BEFORE_SENT = (DeliveryStatus.pending, DeliveryStatus.queued, DeliveryStatus.sending)
+#: The statuses a provider report may move a delivery from: forward only, never back.
+MAY_BECOME = {
+    DeliveryStatus.sent: _BEFORE_SENT,
+    DeliveryStatus.undelivered: (*_BEFORE_SENT, DeliveryStatus.sent),
+    DeliveryStatus.failed: (*_BEFORE_SENT, DeliveryStatus.sent),
+    DeliveryStatus.delivered: (*_BEFORE_SENT, DeliveryStatus.sent, DeliveryStatus.undelivered,
+                               DeliveryStatus.failed),
+}
+
+
+def apply_provider_status(delivery_id: int | None, sid: str, provider_status: str,
+                          error_code: str | None = None) -> bool:
+    """Record a status the provider reported; never moves a delivery backwards. Idempotent."""
+    new = PROVIDER_STATUS.get((provider_status or "").lower())
+    if new is None or not sid:
+        return False
+    lower = [s.value for s in MAY_BECOME[new]]
+    now = utcnow()
+    values: dict[str, Any] = {"status": new.value, "updated_at": now}
+    if new == DeliveryStatus.delivered:
+        values["delivered_at"] = now
+    elif new in (DeliveryStatus.undelivered, DeliveryStatus.failed):
+        values.update(failed_at=now, error_code=error_code, error_message=f"provider reported {provider_status}")
+    which = D.c.id == delivery_id if delivery_id else D.c.provider_sid == sid
+    row = db.session.execute(sa.select(D.c.id, D.c.provider_sid, D.c.sent_at).where(which)).first()
+    if row is None or (row.provider_sid and row.provider_sid != sid):
+        return False
+    if row.provider_sid is None:
+        values["provider_sid"] = sid
+    if row.sent_at is None:
+        values["sent_at"] = now
+    changed = db.session.execute(sa.update(D).where(D.c.id == row.id, D.c.status.in_(lower)).values(**values)).rowcount
+    if error_code == "21610":
+        phone = db.session.scalar(sa.select(D.c.phone).where(D.c.id == row.id))
+        contacts.opt_out(None, phone, "provider", "error 21610")
+    db.session.commit()
+    return bool(changed)
+
+
+def poll_status(delivery_id: int) -> bool:
+    """Ask the provider for the status of a sent message whose callback never came."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.sent or not delivery.provider_sid:
+        return False
+    provider = get_provider()
+    if provider.simulated:
+        return False
+    status, error_code = provider.fetch_status(delivery.provider_sid)
+    db.session.execute(sa.update(D).where(D.c.id == delivery_id).values(updated_at=utcnow()))
+    db.session.commit()
+    return apply_provider_status(delivery_id, delivery.provider_sid, status, error_code)
+
+
+def poll_silent(now: datetime | None = None, limit: int = 500) -> int:
+    """Enqueue status polls for twilio messages sent long ago with no final report."""
+    now = now or utcnow()
+    quiet_for = timedelta(minutes=current_app.config["SMS_STATUS_POLL_MINUTES"])
+    ids = db.session.scalars(sa.select(Delivery.id).where(
+        Delivery.status == DeliveryStatus.sent, Delivery.provider == "twilio",
+        Delivery.updated_at < now - quiet_for, Delivery.sent_at > now - timedelta(days=3)).limit(limit)).all()
+    for delivery_id in ids:
+        _tasks().poll_status(delivery_id)
+    return len(ids)

@@ -1,0 +1,95 @@
+"""The scheduler's jobs, defined as data with stable ids and reconciled at start.
+
+A job only finds what is due and enqueues it; the worker does the work.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from emergency.timeutil import SHANGHAI, utcnow
+
+from .context import in_app_context
+
+logger = logging.getLogger(__name__)
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    func: Callable[[], Any]
+    trigger: Any
+    description: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@in_app_context
+def heartbeat() -> None:
+    """Tell the pages that the scheduler is alive."""
+    from emergency.extensions import db
+    from emergency.health.models import SchedulerHeartbeat
+
+    now = utcnow()
+    row = db.session.get(SchedulerHeartbeat, 1)
+    if row is None or row.instance != INSTANCE:
+        row = db.session.merge(SchedulerHeartbeat(id=1, instance=INSTANCE, started_at=now, beat_at=now))
+    row.beat_at = now
+    db.session.commit()
+
+
+@in_app_context
+def enqueue_probe() -> None:
+    """Enqueue the queue probe, unless the last one has not run yet (its age is the signal)."""
+    from emergency.extensions import db
+    from emergency.health.models import QueueProbe
+
+    from .tasks.system import probe
+
+    row = db.session.get(QueueProbe, 1)
+    if row is not None and row.enqueued_at and (row.done_at is None or row.done_at < row.enqueued_at):
+        return
+    now = utcnow()
+    db.session.merge(QueueProbe(id=1, enqueued_at=now, done_at=row.done_at if row else None,
+                                latency=row.latency if row else None))
+    db.session.commit()
+    probe(now.isoformat())
+
+
+@in_app_context
+def release_due_campaigns() -> None:
+    from emergency.extensions import db
+    from emergency.messaging.campaigns import release_due
+
+    released = release_due()
+    db.session.commit()  # enqueues the fan-outs
+    if released:
+        logger.info("released %s scheduled campaigns", released)
+
+
+@in_app_context
+def sweep_deliveries() -> None:
+    from emergency.messaging import delivery
+
+    found = delivery.sweep()
+    found["poll"] = delivery.poll_silent()
+    if any(found.values()):
+        logger.info("delivery sweep: %s", found)
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("heartbeat", heartbeat, IntervalTrigger(seconds=30, timezone=SHANGHAI),
+            "Write the scheduler heartbeat"),
+    JobSpec("queue_probe", enqueue_probe, IntervalTrigger(seconds=60, timezone=SHANGHAI),
+            "Measure how long queued tasks wait"),
+    JobSpec("release_due_campaigns", release_due_campaigns, IntervalTrigger(seconds=15, timezone=SHANGHAI),
+            "Release scheduled SMS campaigns whose time has come"),
+    JobSpec("sweep_deliveries", sweep_deliveries, IntervalTrigger(seconds=60, timezone=SHANGHAI),
+            "Re-enqueue lost deliveries, reconcile stuck ones, poll silent ones"),
+)
