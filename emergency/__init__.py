@@ -29,6 +29,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic.runtime.plugins", "twilio.http_client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from . import i18n
     from .extensions import csrf, db, login_manager, migrate

@@ -43,19 +43,35 @@ def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            # marshmallow's "_schema" holds errors about the object itself, not a field of it.
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
             found.extend(field_errors(value, name))
     elif isinstance(messages, (list, tuple)):
         if all(not isinstance(m, (dict, list, tuple)) for m in messages):
             for message in messages:
-                found.append({"field": prefix, "pointer": "/" + prefix.replace(".", "/"),
-                              "detail": str(message)})
+                found.append(_field_error(prefix, message))
         else:
             for value in messages:
                 found.extend(field_errors(value, prefix))
     else:
-        found.append({"field": prefix, "pointer": "/" + prefix.replace(".", "/"), "detail": str(messages)})
+        found.append(_field_error(prefix, messages))
     return found
+
+
+def _field_error(field: str, message: Any) -> dict[str, str]:
+    """One entry of a problem's ``errors``; the JSON pointer of the whole body is ""."""
+    return {"field": field, "pointer": "/" + field.replace(".", "/") if field else "", "detail": str(message)}
+
+
+def invalid_input(messages: Any, detail: str | None = None, status: int = 422) -> Response:
+    """A problem (422 unless told) listing every invalid field of ``messages`` (marshmallow's structure)."""
+    errors = field_errors(localise_errors(messages))
+    named = sorted({e["field"] for e in errors if e["field"]})
+    if not detail and named:
+        detail = _("The request has invalid fields: %(fields)s.", fields=", ".join(named))
+    elif not detail:
+        detail = " ".join(e["detail"] for e in errors)  # about the body as a whole
+    return problem(status, _("Invalid input"), detail, errors=errors)
 
 
 def http_problem(error: HTTPException) -> Response:
@@ -68,10 +84,7 @@ def http_problem(error: HTTPException) -> Response:
             for value in messages.values():
                 merged.update(value if isinstance(value, dict) else {"_schema": value})
             messages = merged
-        errors = field_errors(localise_errors(messages))
-        detail = data.get("message") or _("The request has invalid fields: %(fields)s.",
-                                          fields=", ".join(sorted({e["field"] for e in errors})))
-        response = problem(error.code or 422, _("Invalid input"), detail, errors=errors)
+        response = invalid_input(messages, data.get("message"), error.code or 422)
     else:
         response = problem(error.code or 500, error.name, data.get("message") or error.description)
     for key, value in (data.get("headers") or {}).items():

@@ -31,11 +31,15 @@ def register_cli(app: Flask) -> None:
                    + (" with the same password" if current_app.config["DEMO_PASSWORD"] else
                       "; all passwords are in instance/demo-logins.txt"))
         if not current_app.config["DEMO_PASSWORD"]:
+            import os
             from pathlib import Path
 
             path = Path(current_app.instance_path) / "demo-logins.txt"
-            path.write_text("".join(f"{l.username}\t{l.password}\t{l.role}\t{l.enterprise}\n" for l in logins))
-            path.chmod(0o600)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+            # Created private: the file holds passwords, never readable by others even briefly.
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                handle.write("".join(f"{l.username}\t{l.password}\t{l.role}\t{l.enterprise}\n" for l in logins))
 
     county = AppGroup("county", help="The jurisdiction this installation serves.")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ from flask import Flask
 
 from emergency.timeutil import SHANGHAI
 
-from .jobs import JOBS, JobSpec
+from .jobs import JOBS, JobSpec, heartbeat
 
 logger = logging.getLogger(__name__)
 ADVISORY_KEY = 7_460_031_001  # "emergency scheduler"
@@ -138,6 +139,7 @@ def run(app: Flask, standby_poll: float | None = None) -> None:
     def on_start(_event) -> None:
         # The job store is open now: reconcile while paused, then let jobs run.
         logger.info("jobs reconciled: %s", reconcile_jobs(scheduler))
+        heartbeat()  # tell the pages at once, not after the first interval
         scheduler.resume()
 
     def watch_lock() -> None:
@@ -148,6 +150,12 @@ def run(app: Flask, standby_poll: float | None = None) -> None:
                 scheduler.shutdown(wait=False)
                 return
 
+    def stop(signum, _frame) -> None:
+        logger.info("signal %s: stopping the scheduler", signum)
+        scheduler.shutdown(wait=False)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
     scheduler.add_listener(on_start, EVENT_SCHEDULER_STARTED)
     threading.Thread(target=watch_lock, daemon=True, name="lock-watch").start()
     try:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.pop("DATABASE_URL", None)  # tests choose their database below, never the developer's
@@ -126,6 +127,13 @@ def app(database, tmp_path) -> Iterator:
     config = _base_config(database["url"])
     app = create_app(config)
     app.instance_path = str(tmp_path / "instance")
+
+    @app.teardown_request
+    def _forget_request_globals(_exc) -> None:
+        # Requests reuse the test's app context, so ``g`` (Flask-Login's user, the CSRF
+        # token, the locale) would leak from one request and one client to the next.
+        g.__dict__.clear()
+
     with app.app_context():
         yield app
         db.session.remove()

@@ -26,7 +26,7 @@ def audit_list():
     except ValidationError as exc:
         errors = first_errors(exc.messages)
         params = AuditQuery().load({k: v for k, v in raw.items() if k not in exc.messages})
-    page = db.paginate(audit_select(current_user, params), per_page=50, max_per_page=200)
+    page = db.paginate(audit_select(current_user, params), per_page=50, max_per_page=200, error_out=False)
     enterprise_names = dict(db.session.execute(
         sa.select(Enterprise.id, Enterprise.name).where(
             Enterprise.id.in_({e.enterprise_id for e in page.items if e.enterprise_id}))).all())

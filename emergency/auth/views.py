@@ -47,10 +47,21 @@ def init_login(app: Flask) -> None:
         return None
 
 
+def is_local_path(target: str | None) -> bool:
+    """True for a path on this site; refuses other hosts, also when disguised.
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so such a path could
+    still lead to another host.
+    """
+    if not target or not target.startswith("/"):
+        return False
+    if any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in target):
+        return False
+    return not target.startswith("//")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.index")
+    return target if is_local_path(target) else url_for("web.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -92,9 +103,10 @@ def password():
             if not current_user.check_password(data["current_password"]):
                 errors = {"current_password": _("The current password is wrong.")}
             else:
-                operations.change_password(current_user, data["new_password"])
+                user = current_user._get_current_object()  # the proxy itself cannot be logged in
+                operations.change_password(user, data["new_password"])
                 db.session.commit()
-                login_user(current_user)  # the session id carries the new version
+                login_user(user)  # the session id carries the new version
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("web.index"))
     return render_template("auth/password.html", errors=errors)

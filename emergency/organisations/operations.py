@@ -12,7 +12,7 @@ from ..audit import operations as audit
 from ..auth.models import Role, User
 from ..extensions import db
 from .models import Enterprise, Jurisdiction, Township
-from .schemas import ENTERPRISE_SELF_SERVICE_FIELDS
+from .schemas import ENTERPRISE_SELF_SERVICE_FIELDS, check_coordinates_together
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def update_enterprise(actor: User, enterprise: Enterprise, data: dict[str, Any])
             )
     if "credit_code" in data and data["credit_code"] != enterprise.credit_code:
         _check_credit_code_free(data["credit_code"], exclude_id=enterprise.id)
+    check_coordinates_together(data.get("latitude", enterprise.latitude), data.get("longitude", enterprise.longitude))
     for key, value in data.items():
         setattr(enterprise, key, value)
     changes = audit.pending_changes(enterprise, exclude=_NOT_AUDITED)

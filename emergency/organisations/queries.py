@@ -25,8 +25,11 @@ def enterprise_select(user: User, params: dict[str, Any]) -> sa.Select:
     query = scope_to_user(query, user, Enterprise.id)
     q = (params.get("q") or "").strip()
     if q:
-        like = f"%{q}%"
-        query = query.where(sa.or_(Enterprise.name.ilike(like), Enterprise.credit_code.ilike(like.upper())))
+        # The user's text is matched literally: % and _ are not wildcards.
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        query = query.where(sa.or_(Enterprise.name.ilike(like, escape="\\"),
+                                   Enterprise.credit_code.ilike(like.upper(), escape="\\")))
     if params.get("township_id"):
         query = query.where(Enterprise.township_id == params["township_id"])
     if params.get("industry"):

@@ -20,6 +20,12 @@ ENTERPRISE_SELF_SERVICE_FIELDS = frozenset({
 })
 
 
+def check_coordinates_together(latitude, longitude) -> None:
+    """A position has both coordinates or neither."""
+    if (latitude is None) != (longitude is None):
+        raise ValidationError({"longitude": [_("Give both latitude and longitude, or neither.")]})
+
+
 class TownshipInput(BaseSchema):
     name = text(100)
     code = text(
@@ -68,10 +74,12 @@ class EnterpriseInput(BaseSchema):
             raise ValidationError(_("No such township."))
 
     @validates_schema
-    def _coordinates_together(self, data: dict, **_kwargs) -> None:
-        if "latitude" in data or "longitude" in data:
-            if (data.get("latitude") is None) != (data.get("longitude") is None):
-                raise ValidationError(_("Give both latitude and longitude, or neither."), "longitude")
+    def _coordinates_together(self, data: dict, partial=None, **_kwargs) -> None:
+        given = {"latitude", "longitude"} & set(data)
+        if partial and len(given) == 1:
+            return  # a change of one coordinate: update_enterprise checks the resulting pair
+        if given:
+            check_coordinates_together(data.get("latitude"), data.get("longitude"))
 
 
 class EnterprisePatch(EnterpriseInput):

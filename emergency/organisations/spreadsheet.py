@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -143,7 +144,13 @@ def parse_rows(stream: IO[bytes], jurisdiction: Jurisdiction) -> list[tuple[int,
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportRejected([RowError(0, "", _("The file is not an Excel workbook (.xlsx)."))]) from exc
-    sheet = workbook.worksheets[0]
+    try:
+        return _parse_sheet(workbook.worksheets[0], jurisdiction)
+    finally:
+        workbook.close()  # a read-only workbook keeps the file open until closed
+
+
+def _parse_sheet(sheet: Any, jurisdiction: Jurisdiction) -> list[tuple[int, dict[str, Any]]]:
     rows = sheet.iter_rows(values_only=True)
     header_row = next(rows, None)
     if header_row is None:

@@ -47,7 +47,7 @@ def enterprise_list():
     if not current_user.is_officer:
         return redirect(url_for(".enterprise_detail", enterprise_id=current_user.enterprise_id))
     params, errors = _list_params()
-    page = db.paginate(enterprise_select(current_user, params), max_per_page=200)
+    page = db.paginate(enterprise_select(current_user, params), max_per_page=200, error_out=False)
     return render_template(
         "organisations/enterprise_list.html", page=page, params=params, errors=errors,
         townships=_townships(), industries=industries.INDUSTRIES, scales=industries.SCALES,

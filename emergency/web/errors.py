@@ -8,8 +8,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..api import http_problem, is_api_request, problem
-from ..validation import localise_errors
+from ..api import http_problem, invalid_input, is_api_request, problem
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +24,10 @@ def init_app(app: Flask) -> None:
     def handle_validation(error: ValidationError):
         # Operations raise ValidationError for rules that need the database (uniqueness…).
         from ..extensions import db
-        from ..api import field_errors
 
         db.session.rollback()
         if is_api_request():
-            errors = field_errors(localise_errors(error.messages))
-            return problem(422, _("Invalid input"), _("The request has invalid fields: %(fields)s.",
-                           fields=", ".join(sorted({e["field"] for e in errors}))), errors=errors)
+            return invalid_input(error.messages)
         return render_template("error.html", error=InternalServerError(str(error.messages))), 422
 
     @app.errorhandler(Exception)

@@ -38,10 +38,10 @@ def index():
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.form.get("next") or url_for("web.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.index")
-    return redirect(target)
+    from ..auth.views import is_local_path
+
+    target = request.form.get("next")
+    return redirect(target if is_local_path(target) else url_for("web.index"))
 
 
 @bp.route("/healthz")

@@ -1,0 +1,471 @@
+"""The isolation proof: every route, every role, against another enterprise's records.
+
+The table ``ROUTES`` classifies every rule of ``app.url_map`` (pages and /api/v1) with the
+status each role must get. URL parameters that name enterprise-owned data (an enterprise, a
+user of an enterprise, an API token of such a user) are filled with enterprise B's records,
+and the walk is done as enterprise A's user, as a read-only viewer, as an officer, as an
+admin and anonymously. For every request the test also checks that:
+
+* anonymous visitors are sent to the login page (pages) or get 401 (API), except on the
+  explicitly public routes;
+* enterprise A never sees B's name, credit code, user or token in any response;
+* a request that a role may not make leaves the database exactly as it was.
+
+Adding a route without adding it here fails ``test_every_route_is_classified``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import g
+
+from emergency.audit.models import AuditEntry
+from emergency.auth import operations as auth_ops
+from emergency.extensions import db
+from emergency.organisations import operations as org_ops
+from emergency.organisations.models import Enterprise
+from emergency.organisations.schemas import ENTERPRISE_SELF_SERVICE_FIELDS
+from tests.conftest import PASSWORD, valid_credit_code
+
+ROLES = ("anonymous", "admin", "officer", "viewer", "ent_a")
+LOGGED_IN = ROLES[1:]
+USERNAMES = {"admin": "admin", "officer": "duty", "viewer": "viewer", "ent_a": "ent-a"}
+B_TOKEN_NAME = "乙酒店对接令牌"
+B_ADDRESS = "乙酒店专用地址88号"
+#: Columns that change merely because a request was made (not a change of records).
+NOT_STATE = {("api_token", "last_used_at")}
+
+
+@pytest.fixture(autouse=True)
+def fresh_g_per_request(app):
+    """Give every request its own ``g``, as production does (see test_auth.py)."""
+
+    def forget(_error=None):
+        for name in list(g):
+            g.pop(name, None)
+
+    app.teardown_request(forget)
+
+
+# --- the world: two enterprises, their users, tokens and audit entries -------------------
+
+@dataclass
+class World:
+    own: Enterprise
+    other: Enterprise
+    other_user_id: int
+    other_token_id: int
+    township_id: int
+    new_credit_code: str
+    api_credit_code: str
+    clients: dict[str, Any] = field(default_factory=dict)
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def secrets_of_b(self) -> list[str]:
+        """Strings that identify enterprise B; A must never be shown any of them."""
+        return [self.other.name, self.other.credit_code, "ent-b", B_TOKEN_NAME, B_ADDRESS]
+
+
+@pytest.fixture
+def world(app, people, county) -> World:
+    own, other = people["own"], people["other"]
+    officer = people["officer"]
+    # Audit entries on both enterprises (the summary carries the enterprise's name).
+    org_ops.update_enterprise(officer, other, {"address": B_ADDRESS})
+    org_ops.update_enterprise(officer, own, {"address": "甲化工厂区1号"})
+    _raw, b_token = auth_ops.issue_token(people["other_enterprise"], B_TOKEN_NAME)
+    tokens = {}
+    for role, username in USERNAMES.items():
+        user = people["enterprise"] if role == "ent_a" else people[{"officer": "officer"}.get(role, role)]
+        assert user.username == username
+        raw, _token = auth_ops.issue_token(user, f"{role}-token")
+        tokens[role] = {"Authorization": f"Bearer {raw}"}
+    db.session.commit()
+
+    clients = {"anonymous": app.test_client()}
+    for role, username in USERNAMES.items():
+        browser = app.test_client()
+        response = browser.post("/login", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 302
+        clients[role] = browser
+    return World(own=own, other=other, other_user_id=people["other_enterprise"].id,
+                 other_token_id=b_token.id, township_id=county.townships[0].id,
+                 new_credit_code=valid_credit_code(), api_credit_code=valid_credit_code(), clients=clients, tokens=tokens)
+
+
+def enterprise_body(w: World) -> dict[str, Any]:
+    return {
+        "name": "丙新建企业有限公司", "credit_code": w.new_credit_code, "industry": "manufacturing",
+        "scale": "small", "township_id": w.township_id, "principal_name": "王五",
+        "principal_mobile": "+8613700137000", "safety_manager_name": "赵六",
+        "safety_manager_mobile": "+8613600136000",
+    }
+
+
+# --- the route table ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    rule: str
+    method: str
+    #: "public" (no login), "page" (session login) or "api" (bearer token).
+    access: str
+    #: Expected status per role; "anonymous" only for public routes (otherwise implied).
+    expect: dict[str, int]
+    values: Callable[[World], dict[str, Any]] = lambda w: {}
+    body: Callable[[World], dict[str, Any]] | None = None
+    #: Roles whose request may legitimately change the database.
+    may_change: frozenset[str] = frozenset()
+    #: Where a redirect must lead, per role (a path, or a function of the world).
+    redirect_to: dict[str, Callable[[World], str]] = field(default_factory=dict)
+    #: Ends the session or token it is made with: walked after everything else.
+    last: bool = False
+
+
+def every(status: int, **overrides: int) -> dict[str, int]:
+    return {**{role: status for role in LOGGED_IN}, **overrides}
+
+
+def officers(status: int, *, viewer: int | None = None, ent_a: int) -> dict[str, int]:
+    return {"admin": status, "officer": status, "viewer": status if viewer is None else viewer,
+            "ent_a": ent_a}
+
+
+def admin_only(status: int) -> dict[str, int]:
+    return {"admin": status, "officer": 403, "viewer": 403, "ent_a": 403}
+
+
+B_ENTERPRISE = lambda w: {"enterprise_id": w.other.id}  # noqa: E731
+B_USER = lambda w: {"user_id": w.other_user_id}  # noqa: E731
+B_TOKEN = lambda w: {"token_id": w.other_token_id}  # noqa: E731
+TOWNSHIP = lambda w: {"township_id": w.township_id}  # noqa: E731
+OWN_DETAIL = lambda w: f"/enterprises/{w.own.id}"  # noqa: E731
+EDITORS_CHANGE = frozenset({"admin", "officer"})
+
+ROUTES: tuple[Route, ...] = (
+    # Public.
+    Route("/login", "GET", "public", every(302, anonymous=200)),
+    Route("/login", "POST", "public", every(302, anonymous=401),
+          body=lambda w: {"username": "nobody", "password": "wrong"}),
+    Route("/healthz", "GET", "public", every(200, anonymous=200)),
+    Route("/lang/<code>", "POST", "public", every(302, anonymous=302), values=lambda w: {"code": "en"}),
+    Route("/static/<path:filename>", "GET", "public", every(200, anonymous=200),
+          values=lambda w: {"filename": "app.css"}),
+    Route("/api/v1/openapi.json", "GET", "public", every(200, anonymous=200)),
+    Route("/api/v1/docs", "GET", "public", every(200, anonymous=200)),
+    Route("/api/v1/docs/assets/<path:filename>", "GET", "public", every(200, anonymous=200),
+          values=lambda w: {"filename": "swagger-ui.css"}),
+    Route("/api/v1/auth/token", "POST", "public", every(201, anonymous=201),
+          body=lambda w: {"username": "ent-a", "password": PASSWORD, "name": "walk"},
+          may_change=frozenset(ROLES)),
+    # Pages for everyone logged in.
+    Route("/", "GET", "page", officers(200, ent_a=302), redirect_to={"ent_a": OWN_DETAIL}),
+    Route("/account/password", "GET", "page", every(200)),
+    Route("/account/password", "POST", "page", every(200),
+          body=lambda w: {"current_password": "not-the-password", "new_password": "Another-pass-99",
+                          "confirm_password": "Another-pass-99"}),
+    Route("/account/tokens", "GET", "page", every(200)),
+    Route("/account/tokens/<int:token_id>/revoke", "POST", "page",
+          {"admin": 302, "officer": 404, "viewer": 404, "ent_a": 404}, values=B_TOKEN,
+          may_change=frozenset({"admin"})),
+    Route("/audit", "GET", "page", every(200)),
+    Route("/logout", "POST", "page", every(302), last=True,
+          redirect_to={role: (lambda w: "/login") for role in LOGGED_IN}),
+    # Administration.
+    Route("/admin/users", "GET", "page", admin_only(200)),
+    Route("/admin/users/new", "GET", "page", admin_only(200)),
+    Route("/admin/users/new", "POST", "page", admin_only(200),
+          body=lambda w: {"username": "intruder", "display_name": "x", "role": "enterprise",
+                          "enterprise_id": ""}),
+    Route("/admin/users/<int:user_id>", "GET", "page", admin_only(200), values=B_USER),
+    Route("/admin/users/<int:user_id>", "POST", "page", admin_only(302), values=B_USER,
+          body=lambda w: {"username": "ent-b", "display_name": "被改的名字", "role": "enterprise",
+                          "enterprise_id": w.own.id},
+          may_change=frozenset({"admin"})),
+    Route("/admin/users/<int:user_id>/active", "POST", "page", admin_only(302), values=B_USER,
+          body=lambda w: {"active": "0"}, may_change=frozenset({"admin"})),
+    Route("/admin/users/<int:user_id>/reset-password", "POST", "page", admin_only(302), values=B_USER,
+          may_change=frozenset({"admin"})),
+    # The register.
+    Route("/enterprises", "GET", "page", officers(200, ent_a=302), redirect_to={"ent_a": OWN_DETAIL}),
+    Route("/enterprises/<int:enterprise_id>", "GET", "page", officers(200, ent_a=404), values=B_ENTERPRISE),
+    Route("/enterprises/<int:enterprise_id>/edit", "GET", "page", officers(200, viewer=403, ent_a=404),
+          values=B_ENTERPRISE),
+    Route("/enterprises/<int:enterprise_id>/edit", "POST", "page", officers(302, viewer=403, ent_a=404),
+          values=B_ENTERPRISE,
+          body=lambda w: {**enterprise_body(w), "name": w.other.name, "credit_code": w.other.credit_code,
+                          "address": "被篡改的地址", "principal_name": "冒充者"},
+          may_change=EDITORS_CHANGE),
+    Route("/enterprises/<int:enterprise_id>/active", "POST", "page", officers(302, viewer=403, ent_a=403),
+          values=B_ENTERPRISE, body=lambda w: {"active": "0"}, may_change=EDITORS_CHANGE),
+    Route("/enterprises/export.xlsx", "GET", "page", every(200)),
+    Route("/enterprises/new", "GET", "page", officers(200, viewer=403, ent_a=403)),
+    Route("/enterprises/new", "POST", "page", officers(302, viewer=403, ent_a=403), body=enterprise_body,
+          may_change=EDITORS_CHANGE),
+    Route("/enterprises/import", "GET", "page", officers(200, viewer=403, ent_a=403)),
+    Route("/enterprises/import", "POST", "page", officers(422, viewer=403, ent_a=403), body=lambda w: {}),
+    Route("/enterprises/import/template.xlsx", "GET", "page", officers(200, viewer=403, ent_a=403)),
+    Route("/townships", "GET", "page", officers(200, ent_a=403)),
+    Route("/townships", "POST", "page", officers(302, viewer=403, ent_a=403),
+          body=lambda w: {"name": "新设街道"}, may_change=EDITORS_CHANGE),
+    Route("/townships/<int:township_id>", "GET", "page", officers(200, viewer=403, ent_a=403), values=TOWNSHIP),
+    Route("/townships/<int:township_id>", "POST", "page", officers(302, viewer=403, ent_a=403),
+          values=TOWNSHIP, body=lambda w: {"name": "改名镇", "code": ""}, may_change=EDITORS_CHANGE),
+    # API.
+    Route("/api/v1/auth/token", "DELETE", "api", every(204), may_change=frozenset(LOGGED_IN), last=True),
+    Route("/api/v1/auth/tokens", "GET", "api", every(200)),
+    Route("/api/v1/auth/tokens/<int:token_id>", "DELETE", "api", every(404), values=B_TOKEN),
+    Route("/api/v1/audit", "GET", "api", every(200)),
+    Route("/api/v1/enterprises", "GET", "api", every(200)),
+    Route("/api/v1/enterprises", "POST", "api", officers(201, viewer=403, ent_a=403),
+          body=lambda w: {**enterprise_body(w), "name": "丁接口新建有限公司", "credit_code": w.api_credit_code},
+          may_change=EDITORS_CHANGE),
+    Route("/api/v1/enterprises/<int:enterprise_id>", "GET", "api", officers(200, ent_a=404),
+          values=B_ENTERPRISE),
+    Route("/api/v1/enterprises/<int:enterprise_id>", "PATCH", "api", officers(200, viewer=403, ent_a=404),
+          values=B_ENTERPRISE, body=lambda w: {"address": "被篡改的地址", "principal_name": "冒充者"},
+          may_change=EDITORS_CHANGE),
+    Route("/api/v1/industries", "GET", "api", every(200)),
+    Route("/api/v1/townships", "GET", "api", every(200)),
+)
+
+#: The public routes, stated once more on their own so that a change is a deliberate one.
+PUBLIC = {
+    ("/login", "GET"), ("/login", "POST"), ("/healthz", "GET"), ("/lang/<code>", "POST"),
+    ("/api/v1/openapi.json", "GET"), ("/api/v1/docs", "GET"), ("/api/v1/docs/assets/<path:filename>", "GET"),
+    ("/static/<path:filename>", "GET"), ("/api/v1/auth/token", "POST"),
+}
+
+
+def url_map_routes(app) -> set[tuple[str, str]]:
+    return {(rule.rule, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_route_is_classified(app):
+    known = [(route.rule, route.method) for route in ROUTES]
+    assert len(known) == len(set(known)), "a route is listed twice"
+    actual = url_map_routes(app)
+    assert actual - set(known) == set(), "new routes: add them to ROUTES with their expectations"
+    assert set(known) - actual == set(), "routes gone: remove them from ROUTES"
+    assert {(r.rule, r.method) for r in ROUTES if r.access == "public"} == PUBLIC
+    for route in ROUTES:
+        assert set(route.expect) == set(LOGGED_IN) | ({"anonymous"} if route.access == "public" else set()), route
+        if (route.rule, route.method) not in PUBLIC:
+            assert (route.access == "api") == route.rule.startswith("/api/"), route
+
+
+def test_table_refuses_viewer_every_change_to_the_register():
+    """The viewer's column of the table: every change that is not the viewer's own account is refused."""
+    own_account = {("/account/password", "POST"), ("/logout", "POST"), ("/lang/<code>", "POST"),
+                   ("/login", "POST"), ("/api/v1/auth/token", "POST"), ("/api/v1/auth/token", "DELETE")}
+    for route in ROUTES:
+        if route.method != "GET" and (route.rule, route.method) not in own_account:
+            assert route.expect["viewer"] in (403, 404), route
+            assert "viewer" not in route.may_change, route
+
+
+# --- the walk -----------------------------------------------------------------------------
+
+def database_state() -> dict[str, list[tuple]]:
+    state = {}
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.c if (table.name, c.name) not in NOT_STATE]
+        rows = db.session.execute(sa.select(*columns).order_by(*table.primary_key.columns)).all()
+        state[table.name] = [tuple(row) for row in rows]
+    return state
+
+
+def changed_tables(before: dict, after: dict) -> dict[str, tuple]:
+    return {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+
+
+def response_text(response) -> str:
+    """The readable content of a page, JSON document or workbook ('' for other files)."""
+    if not response.data:
+        return ""
+    if response.mimetype and response.mimetype.endswith("json"):
+        return json.dumps(response.get_json(), ensure_ascii=False)
+    if response.mimetype and "spreadsheetml" in response.mimetype:
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(response.data), read_only=True)
+        return "\n".join(str(cell) for sheet in book.worksheets
+                         for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
+    if response.mimetype == "text/html":
+        return response.get_data(as_text=True)
+    return ""  # stylesheets, scripts: the same for everybody
+
+
+def leaks(text: str, world: World) -> list[str]:
+    found = [secret for secret in world.secrets_of_b() if secret != "ent-b" and secret in text]
+    if re.search(r"(?<![\w-])ent-b(?![\w-])", text):
+        found.append("ent-b")
+    return found
+
+
+def send(world: World, route: Route, role: str):
+    from flask import url_for
+
+    url = url_for_rule(route, world)
+    body = route.body(world) if route.body else None
+    if route.access == "api" or route.rule.startswith("/api/"):
+        client = world.clients["anonymous"]
+        headers = world.tokens.get(role, {}) if role != "anonymous" else {}
+        return client.open(url, method=route.method, headers=headers,
+                           json=body if route.method != "GET" else None)
+    client = world.clients[role]
+    return client.open(url, method=route.method, data=body or {})
+
+
+def url_for_rule(route: Route, world: World) -> str:
+    from flask import current_app
+
+    rule = next(r for r in current_app.url_map.iter_rules()
+                if r.rule == route.rule and route.method in r.methods)
+    adapter = current_app.url_map.bind("localhost")
+    return adapter.build(rule.endpoint, route.values(world), method=route.method)
+
+
+def expected_status(route: Route, role: str) -> int:
+    if role == "anonymous" and route.access != "public":
+        return 401 if route.access == "api" else 302
+    return route.expect[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_walk_every_route(app, world, role):
+    ordered = [r for r in ROUTES if not r.last] + [r for r in ROUTES if r.last]
+    saw_b = False
+    reached = 0
+    for route in ordered:
+        before = database_state()
+        response = send(world, route, role)
+        label = f"{role} {route.method} {route.rule}"
+        expected = expected_status(route, role)
+        assert response.status_code == expected, f"{label}: {response.status_code}, wanted {expected}\n" \
+                                                  f"{response.get_data(as_text=True)[:600]}"
+        if 200 <= response.status_code < 300:
+            reached += 1
+        location = response.headers.get("Location", "")
+        if role == "anonymous" and route.access == "page":
+            assert location.startswith("/login"), label
+        if role == "anonymous" and route.access == "api":
+            assert response.mimetype == "application/problem+json", label
+            assert response.headers["WWW-Authenticate"].startswith("Bearer"), label
+        if role in route.redirect_to:
+            assert location == route.redirect_to[role](world), label
+
+        text = response_text(response)
+        if role == "ent_a":
+            assert not leaks(text, world), f"{label} shows enterprise B's {leaks(text, world)}"
+            assert f"/enterprises/{world.other.id}" not in location, label
+        elif leaks(text, world):
+            saw_b = True
+
+        if role not in route.may_change:
+            db.session.expire_all()
+            changes = changed_tables(before, database_state())
+            assert not changes, f"{label} changed {changes}"
+    if role in ("admin", "officer", "viewer"):
+        assert saw_b, "officers never saw enterprise B: the leak check would prove nothing"
+    if role != "anonymous":
+        assert reached >= 8
+
+
+# --- enterprise A: its own records work, B's never appear --------------------------------
+
+def test_enterprise_user_reaches_own_records(world):
+    browser, headers = world.clients["ent_a"], world.tokens["ent_a"]
+    own = world.own.id
+    page = browser.get(f"/enterprises/{own}")
+    assert page.status_code == 200 and world.own.name in page.get_data(as_text=True)
+    assert browser.get(f"/enterprises/{own}/edit").status_code == 200
+    # The form as the browser sends it: the self-service fields, one of them changed.
+    form = {name: getattr(world.own, name) or "" for name in ENTERPRISE_SELF_SERVICE_FIELDS}
+    response = browser.post(f"/enterprises/{own}/edit", data={**form, "address": "甲化工新厂区2号"})
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    # Fields outside self-service are ignored, not applied, even when sent.
+    ignored = browser.post(f"/enterprises/{own}/edit", data={
+        **form, "address": "甲化工新厂区2号", "name": "改名公司", "industry": "hotel"})
+    assert ignored.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Enterprise, own).address == "甲化工新厂区2号"
+    assert db.session.get(Enterprise, own).name == world.own.name
+    assert db.session.get(Enterprise, own).industry == "hazardous_chemicals"
+
+    api = world.clients["anonymous"]
+    assert api.get(f"/api/v1/enterprises/{own}", headers=headers).get_json()["id"] == own
+    patched = api.patch(f"/api/v1/enterprises/{own}", headers=headers, json={"principal_name": "钱七"})
+    assert patched.status_code == 200 and patched.get_json()["principal_name"] == "钱七"
+    # Only contacts and location: the name is the bureau's.
+    refused = api.patch(f"/api/v1/enterprises/{own}", headers=headers, json={"name": "改名公司"})
+    assert refused.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Enterprise, own).name == world.own.name
+
+
+def test_enterprise_user_lists_only_own(world):
+    api, headers = world.clients["anonymous"], world.tokens["ent_a"]
+    b = world.other
+
+    for query in ("", "?include_disabled=true", f"?q={b.name}", f"?q={b.credit_code}",
+                  f"?township_id={b.township_id}", "?industry=hotel", "?per_page=200"):
+        listed = api.get(f"/api/v1/enterprises{query}", headers=headers)
+        assert listed.status_code == 200, query
+        assert {e["id"] for e in listed.get_json()} <= {world.own.id}, query
+    assert [e["id"] for e in api.get("/api/v1/enterprises", headers=headers).get_json()] == [world.own.id]
+
+    # The audit trail: there are entries about B, and A sees none of them.
+    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.enterprise_id == b.id))
+    entries = api.get("/api/v1/audit", headers=headers).get_json()
+    assert entries and {e["enterprise_id"] for e in entries} == {world.own.id}
+    for query in (f"?enterprise_id={b.id}", "?object_type=api_token", "?actor=ent-b", "?action=update"):
+        filtered = api.get(f"/api/v1/audit{query}", headers=headers)
+        assert filtered.status_code == 200
+        assert all(e["enterprise_id"] == world.own.id for e in filtered.get_json()), query
+
+    browser = world.clients["ent_a"]
+    page = browser.get("/audit").get_data(as_text=True)
+    assert world.own.name in page and b.name not in page and B_ADDRESS not in page
+    assert b.name not in browser.get(f"/audit?enterprise_id={b.id}").get_data(as_text=True)
+
+    tokens = api.get("/api/v1/auth/tokens", headers=headers).get_json()
+    assert [t["name"] for t in tokens] == ["ent_a-token"]
+
+
+def test_officer_sees_both_enterprises(world):
+    api, headers = world.clients["anonymous"], world.tokens["viewer"]
+    ids = {e["id"] for e in api.get("/api/v1/enterprises", headers=headers).get_json()}
+    assert ids == {world.own.id, world.other.id}
+    page = world.clients["viewer"].get("/enterprises").get_data(as_text=True)
+    assert world.own.name in page and world.other.name in page
+    audit = {e["enterprise_id"] for e in api.get("/api/v1/audit", headers=headers).get_json()}
+    assert {world.own.id, world.other.id} <= audit
+
+
+def test_enterprise_user_cannot_change_b_through_its_own_session(world):
+    """The same attacks, checked on B's record itself rather than the whole database."""
+    b = world.other
+    before = (b.name, b.address, b.principal_name, b.active)
+    browser, api, headers = world.clients["ent_a"], world.clients["anonymous"], world.tokens["ent_a"]
+    assert browser.post(f"/enterprises/{b.id}/edit", data={"address": "x"}).status_code == 404
+    assert browser.post(f"/enterprises/{b.id}/active", data={"active": "0"}).status_code == 403
+    assert api.patch(f"/api/v1/enterprises/{b.id}", headers=headers, json={"address": "x"}).status_code == 404
+    assert api.patch(f"/api/v1/enterprises/{b.id}", headers=headers, json={"name": "x"}).status_code in (404, 422)
+    assert api.delete(f"/api/v1/auth/tokens/{world.other_token_id}", headers=headers).status_code == 404
+    assert browser.post(f"/account/tokens/{world.other_token_id}/revoke").status_code == 404
+    # Creating a user for B, or moving oneself to B, is an admin's job.
+    assert browser.post("/admin/users/new", data={"username": "mole", "display_name": "x",
+                                                  "role": "enterprise", "enterprise_id": b.id}).status_code == 403
+    db.session.expire_all()
+    b = db.session.get(Enterprise, b.id)
+    assert (b.name, b.address, b.principal_name, b.active) == before
+    assert api.get("/api/v1/auth/tokens", headers={"Authorization": "Bearer nonsense"}).status_code == 401
