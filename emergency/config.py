@@ -110,6 +110,8 @@ class Config:
             "twilio" if self.TWILIO_ACCOUNT_SID and self.TWILIO_AUTH_TOKEN else "console")
         #: The address the provider reaches us at, for status callbacks and signature checks.
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or None
+        #: Outgoing proxy for the provider's API, e.g. http://proxy.example:3128 (none by default).
+        self.SMS_HTTP_PROXY = env.get("SMS_HTTP_PROXY") or None
         self.SMS_CONCURRENCY = int(env.get("SMS_CONCURRENCY", "16"))
         self.SMS_BATCH_SIZE = int(env.get("SMS_BATCH_SIZE", "100"))
         self.SMS_TIMEOUT_SECONDS = float(env.get("SMS_TIMEOUT_SECONDS", "15"))

@@ -16,6 +16,7 @@ from .audit import operations as audit
 from .auth import operations as auth_ops
 from .auth.models import Role, User
 from .extensions import db
+from .messaging.contacts import sync_enterprise_contacts
 from .organisations import credit_code
 from .organisations.models import Enterprise, Jurisdiction, Township
 
@@ -141,6 +142,7 @@ def load(password: str | None = None, seed: int = 2026) -> list[DemoLogin]:
         db.session.flush()
         audit.record(None, "create", "enterprise", enterprise.id, enterprise_id=enterprise.id,
                      summary=enterprise.name, changes={"source": "demo"})
+        sync_enterprise_contacts(None, enterprise)
         username = f"ent{index:02d}"
         pw = new_password()
         auth_ops.create_user(None, {"username": username, "display_name": f"{enterprise.name} 安全管理员",

@@ -1,7 +1,7 @@
 """Language selection: Simplified Chinese by default, English on request."""
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 
 from .extensions import babel
 
@@ -13,6 +13,8 @@ def select_locale() -> str:
 
     languages = current_app.config["LANGUAGES"]
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():  # workers, the scheduler and the CLI speak the default
+        return default
     if request.path.startswith("/api/"):
         best = request.accept_languages.best_match(["zh_CN", "zh", "en"], default=None)
         return {"zh": "zh_CN", None: default}.get(best, best)

@@ -2,6 +2,7 @@
 Chromium through Playwright (no browser download: the system package is used)."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -26,6 +27,7 @@ def chromium_path() -> str:
 @contextmanager
 def live_server(app) -> Iterator[str]:
     """Serve ``app`` from a thread; yields its base URL."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in test output
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

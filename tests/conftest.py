@@ -23,7 +23,11 @@ os.environ.pop("DATABASE_URL", None)  # tests choose their database below, never
 # queue of their own (tests/test_delivery_reliability.py).
 os.environ["HUEY_IMMEDIATE"] = "1"
 os.environ["HUEY_NAME"] = f"emergency-test-{os.getpid()}"
-os.environ.pop("REDIS_URL", None)
+# The queue is SQLite by default; TEST_REDIS_URL runs the real-consumer tests on Redis (CI).
+if os.environ.get("TEST_REDIS_URL"):
+    os.environ["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+else:
+    os.environ.pop("REDIS_URL", None)
 os.environ.setdefault("HUEY_SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="huey-"), "huey.db"))
 
 from emergency import create_app  # noqa: E402

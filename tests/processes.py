@@ -22,7 +22,8 @@ def process_env(app, **extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
     })
     for key in ("SMS_PROVIDER", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_BASE_URL",
-                "PUBLIC_BASE_URL", "SMS_RECONCILE_DELAY", "SMS_STUCK_SECONDS", "SMS_RETRY_BASE_SECONDS"):
+                "PUBLIC_BASE_URL", "SMS_RECONCILE_DELAY", "SMS_STUCK_SECONDS", "SMS_RETRY_BASE_SECONDS",
+                "SMS_RETRY_MAX_SECONDS", "SMS_MAX_ATTEMPTS", "SMS_CONCURRENCY", "SMS_BATCH_SIZE"):
         value = app.config.get(key)
         if value is not None:
             env[key] = str(value)

@@ -7,8 +7,10 @@ and the walk is done as enterprise A's user, as a read-only viewer, as an office
 admin and anonymously. For every request the test also checks that:
 
 * anonymous visitors are sent to the login page (pages) or get 401 (API), except on the
-  explicitly public routes;
-* enterprise A never sees B's name, credit code, user or token in any response;
+  explicitly public routes (the provider's webhooks among them: they are signature-checked,
+  so a request without a valid signature gets 403 from everybody);
+* enterprise A never sees B's name, credit code, user, token, contact, group or campaign in
+  any response;
 * a request that a role may not make leaves the database exactly as it was.
 
 Adding a route without adding it here fails ``test_every_route_is_classified``.
@@ -29,6 +31,12 @@ from flask import g
 from emergency.audit.models import AuditEntry
 from emergency.auth import operations as auth_ops
 from emergency.extensions import db
+from emergency.messaging import campaigns as campaign_ops
+from emergency.messaging import contacts as contact_ops
+from emergency.messaging import delivery as delivery_ops
+from emergency.messaging import groups as group_ops
+from emergency.messaging import inbound
+from emergency.messaging.models import Contact, Delivery, OptOut, OrgKind
 from emergency.organisations import operations as org_ops
 from emergency.organisations.models import Enterprise
 from emergency.organisations.schemas import ENTERPRISE_SELF_SERVICE_FIELDS
@@ -39,6 +47,13 @@ LOGGED_IN = ROLES[1:]
 USERNAMES = {"admin": "admin", "officer": "duty", "viewer": "viewer", "ent_a": "ent-a"}
 B_TOKEN_NAME = "乙酒店对接令牌"
 B_ADDRESS = "乙酒店专用地址88号"
+B_CONTACT_NAME = "孙八乙酒店值班"
+B_CONTACT_MOBILE = "+8613711112222"
+B_GROUP_NAME = "乙酒店内部通知群"
+B_CAMPAIGN_TITLE = "乙酒店内部停水通知"
+B_CAMPAIGN_BODY = "【乙酒店】明日9时至12时停水检修，请提前储水。回复1确认。"
+ATTACKER_MOBILE = "13000000666"
+TWILIO_TOKEN = "walk-auth-token-0123456789abcdef"
 #: Columns that change merely because a request was made (not a change of records).
 NOT_STATE = {("api_token", "last_used_at")}
 
@@ -65,12 +80,19 @@ class World:
     township_id: int
     new_credit_code: str
     api_credit_code: str
+    other_contact_id: int = 0
+    other_group_id: int = 0
+    other_campaign_id: int = 0
+    other_delivery_id: int = 0
+    other_delivery_sid: str = ""
     clients: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def secrets_of_b(self) -> list[str]:
         """Strings that identify enterprise B; A must never be shown any of them."""
-        return [self.other.name, self.other.credit_code, "ent-b", B_TOKEN_NAME, B_ADDRESS]
+        return [self.other.name, self.other.credit_code, "ent-b", B_TOKEN_NAME, B_ADDRESS,
+                B_CONTACT_NAME, B_CONTACT_MOBILE[3:], "137 1111 2222", B_GROUP_NAME, B_CAMPAIGN_TITLE,
+                B_CAMPAIGN_BODY]
 
 
 @pytest.fixture
@@ -89,6 +111,25 @@ def world(app, people, county) -> World:
         tokens[role] = {"Authorization": f"Bearer {raw}"}
     db.session.commit()
 
+    # Messaging: B's own contact, group and campaign (sent through the console provider and
+    # the in-process queue), one of its deliveries failed for a retryable reason, and a reply.
+    contact = contact_ops.create_contact(officer, {
+        "name": B_CONTACT_NAME, "mobile": B_CONTACT_MOBILE, "org_kind": OrgKind.enterprise,
+        "enterprise_id": other.id, "roles": ["staff"]})
+    group = group_ops.create_group(officer, {"name": B_GROUP_NAME, "kind": "static", "member_ids": [contact.id]},
+                                   enterprise_id=other.id)
+    campaign = campaign_ops.create_campaign(officer, {
+        "kind": "notice", "title": B_CAMPAIGN_TITLE, "body": B_CAMPAIGN_BODY, "priority": "urgent",
+        "ack_requested": True, "group_ids": [group.id]}, enterprise_id=other.id)
+    db.session.commit()  # the fan-out runs here
+    sent = db.session.scalar(sa.select(Delivery).where(Delivery.campaign_id == campaign.id))
+    assert sent is not None and sent.provider_sid and sent.phone == B_CONTACT_MOBILE, "B's campaign was not sent"
+    assert delivery_ops.apply_provider_status(sent.id, sent.provider_sid, "undelivered", "30003")
+    inbound.receive("SMwalk-reply", B_CONTACT_MOBILE, "+15005550006", "明天几点停水？")
+    db.session.commit()
+    # Webhooks are checked against a configured token: only the signature keeps them out.
+    app.config.update(TWILIO_AUTH_TOKEN=TWILIO_TOKEN, PUBLIC_BASE_URL="https://emergency.example.gov.cn")
+
     clients = {"anonymous": app.test_client()}
     for role, username in USERNAMES.items():
         browser = app.test_client()
@@ -97,7 +138,10 @@ def world(app, people, county) -> World:
         clients[role] = browser
     return World(own=own, other=other, other_user_id=people["other_enterprise"].id,
                  other_token_id=b_token.id, township_id=county.townships[0].id,
-                 new_credit_code=valid_credit_code(), api_credit_code=valid_credit_code(), clients=clients, tokens=tokens)
+                 new_credit_code=valid_credit_code(), api_credit_code=valid_credit_code(),
+                 other_contact_id=contact.id, other_group_id=group.id, other_campaign_id=campaign.id,
+                 other_delivery_id=sent.id, other_delivery_sid=sent.provider_sid,
+                 clients=clients, tokens=tokens)
 
 
 def enterprise_body(w: World) -> dict[str, Any]:
@@ -127,6 +171,8 @@ class Route:
     redirect_to: dict[str, Callable[[World], str]] = field(default_factory=dict)
     #: Ends the session or token it is made with: walked after everything else.
     last: bool = False
+    #: Extra request headers.
+    headers: Callable[[World], dict[str, str]] | None = None
 
 
 def every(status: int, **overrides: int) -> dict[str, int]:
@@ -148,6 +194,23 @@ B_TOKEN = lambda w: {"token_id": w.other_token_id}  # noqa: E731
 TOWNSHIP = lambda w: {"township_id": w.township_id}  # noqa: E731
 OWN_DETAIL = lambda w: f"/enterprises/{w.own.id}"  # noqa: E731
 EDITORS_CHANGE = frozenset({"admin", "officer"})
+#: Contacts are kept by officers and, for their own enterprise, by enterprise users.
+CONTACT_KEEPERS = frozenset({"admin", "officer", "ent_a"})
+B_CONTACT = lambda w: {"contact_id": w.other_contact_id}  # noqa: E731
+B_GROUP = lambda w: {"group_id": w.other_group_id}  # noqa: E731
+B_CAMPAIGN = lambda w: {"campaign_id": w.other_campaign_id}  # noqa: E731
+FORGED_SIGNATURE = lambda w: {"X-Twilio-Signature": "Zm9yZ2VkLXNpZ25hdHVyZQ=="}  # noqa: E731
+
+
+def contact_form(w: World) -> dict[str, Any]:
+    """A new contact that names enterprise B (enterprise users' contacts are their own regardless)."""
+    return {"name": "走查新联系人", "mobile": "137 0000 0001", "org_kind": "enterprise",
+            "enterprise_id": w.other.id, "township_id": "", "roles": ["staff"], "note": "", "active": "1"}
+
+
+def campaign_form(w: World) -> dict[str, Any]:
+    return {"kind": "warning", "title": "走查预警", "body": "【测试县应急管理局】走查预警。", "priority": "urgent",
+            "group_ids": [w.other_group_id]}
 
 ROUTES: tuple[Route, ...] = (
     # Public.
@@ -234,6 +297,85 @@ ROUTES: tuple[Route, ...] = (
           may_change=EDITORS_CHANGE),
     Route("/api/v1/industries", "GET", "api", every(200)),
     Route("/api/v1/townships", "GET", "api", every(200)),
+    # Messaging pages: contacts.
+    Route("/messaging/contacts", "GET", "page", every(200)),
+    Route("/messaging/contacts/new", "GET", "page", officers(200, viewer=403, ent_a=200)),
+    Route("/messaging/contacts/new", "POST", "page", officers(302, viewer=403, ent_a=302), body=contact_form,
+          may_change=CONTACT_KEEPERS, redirect_to={r: (lambda w: "/messaging/contacts") for r in CONTACT_KEEPERS}),
+    Route("/messaging/contacts/<int:contact_id>", "GET", "page", officers(200, ent_a=404), values=B_CONTACT),
+    Route("/messaging/contacts/<int:contact_id>", "POST", "page", officers(302, viewer=403, ent_a=404),
+          values=B_CONTACT,
+          body=lambda w: {"name": B_CONTACT_NAME, "mobile": ATTACKER_MOBILE, "org_kind": "enterprise",
+                          "enterprise_id": w.other.id, "roles": ["staff"], "active": "1"},
+          may_change=EDITORS_CHANGE),
+    Route("/messaging/contacts/<int:contact_id>/opt-out", "POST", "page", officers(302, viewer=403, ent_a=403),
+          values=B_CONTACT, body=lambda w: {"opt_out": "1", "reason": "走查"}, may_change=EDITORS_CHANGE),
+    # Groups.
+    Route("/messaging/groups", "GET", "page", every(200)),
+    Route("/messaging/groups/new", "GET", "page", officers(200, viewer=403, ent_a=403)),
+    Route("/messaging/groups/new", "POST", "page", officers(302, viewer=403, ent_a=403),
+          body=lambda w: {"name": "走查高风险群", "kind": "filter", "high_risk": "1"}, may_change=EDITORS_CHANGE),
+    Route("/messaging/groups/<int:group_id>", "GET", "page", officers(200, viewer=403, ent_a=403), values=B_GROUP),
+    Route("/messaging/groups/<int:group_id>", "POST", "page", officers(302, viewer=403, ent_a=403),
+          values=B_GROUP, body=lambda w: {"name": "被篡改的群组", "kind": "filter", "roles": ["principal"]},
+          may_change=EDITORS_CHANGE),
+    # Campaigns.
+    Route("/messaging/campaigns", "GET", "page", every(200)),
+    Route("/messaging/campaigns/new", "GET", "page", officers(200, viewer=403, ent_a=403)),
+    Route("/messaging/campaigns/new", "POST", "page", officers(302, viewer=403, ent_a=403), body=campaign_form,
+          may_change=EDITORS_CHANGE),
+    Route("/messaging/campaigns/preview", "POST", "page", officers(200, viewer=403, ent_a=403),
+          body=campaign_form),
+    Route("/messaging/campaigns/<int:campaign_id>", "GET", "page", officers(200, ent_a=404), values=B_CAMPAIGN),
+    Route("/messaging/campaigns/<int:campaign_id>/status.json", "GET", "page", officers(200, ent_a=404),
+          values=B_CAMPAIGN),
+    Route("/messaging/campaigns/<int:campaign_id>/<action>", "POST", "page", officers(302, viewer=403, ent_a=403),
+          values=lambda w: {**B_CAMPAIGN(w), "action": "resend"}, may_change=EDITORS_CHANGE),
+    # Replies and settings.
+    Route("/messaging/replies", "GET", "page", officers(200, ent_a=403)),
+    Route("/messaging/settings", "GET", "page", admin_only(200)),
+    Route("/messaging/settings", "POST", "page", admin_only(302),
+          body=lambda w: {"quiet_hours": "23:00-06:00", "two_person_approval": "0"},
+          may_change=frozenset({"admin"})),
+    # Messaging API.
+    Route("/api/v1/contacts", "GET", "api", every(200)),
+    Route("/api/v1/contacts", "POST", "api", officers(201, viewer=403, ent_a=201),
+          body=lambda w: {"name": "接口新联系人", "mobile": "13700000002", "org_kind": "enterprise",
+                          "enterprise_id": w.other.id},
+          may_change=CONTACT_KEEPERS),
+    Route("/api/v1/contacts/<int:contact_id>", "GET", "api", officers(200, ent_a=404), values=B_CONTACT),
+    Route("/api/v1/contacts/<int:contact_id>", "PATCH", "api", officers(200, viewer=403, ent_a=404),
+          values=B_CONTACT, body=lambda w: {"mobile": ATTACKER_MOBILE, "note": "被篡改"}, may_change=EDITORS_CHANGE),
+    Route("/api/v1/groups", "GET", "api", every(200)),
+    Route("/api/v1/groups", "POST", "api", officers(201, viewer=403, ent_a=403),
+          body=lambda w: {"name": "接口新群组", "kind": "static", "member_ids": [w.other_contact_id]},
+          may_change=EDITORS_CHANGE),
+    Route("/api/v1/groups/<int:group_id>", "GET", "api", officers(200, ent_a=404), values=B_GROUP),
+    Route("/api/v1/groups/<int:group_id>", "PUT", "api", officers(200, viewer=403, ent_a=403), values=B_GROUP,
+          body=lambda w: {"name": "被篡改的群组", "kind": "filter", "criteria": {"roles": ["principal"]}},
+          may_change=EDITORS_CHANGE),
+    Route("/api/v1/campaigns", "GET", "api", every(200)),
+    Route("/api/v1/campaigns", "POST", "api", officers(201, viewer=403, ent_a=403),
+          body=lambda w: {**campaign_form(w), "title": "接口预警"}, may_change=EDITORS_CHANGE),
+    Route("/api/v1/campaigns/preview", "POST", "api", officers(200, viewer=403, ent_a=403), body=campaign_form),
+    Route("/api/v1/campaigns/<int:campaign_id>", "GET", "api", officers(200, ent_a=404), values=B_CAMPAIGN),
+    Route("/api/v1/campaigns/<int:campaign_id>/deliveries", "GET", "api", officers(200, ent_a=404),
+          values=B_CAMPAIGN),
+    # B's campaign has been sent: approving or cancelling it is refused for everybody.
+    Route("/api/v1/campaigns/<int:campaign_id>/approve", "POST", "api", officers(422, viewer=403, ent_a=403),
+          values=B_CAMPAIGN),
+    Route("/api/v1/campaigns/<int:campaign_id>/cancel", "POST", "api", officers(422, viewer=403, ent_a=403),
+          values=B_CAMPAIGN),
+    Route("/api/v1/campaigns/<int:campaign_id>/resend", "POST", "api", officers(201, viewer=403, ent_a=403),
+          values=B_CAMPAIGN, may_change=EDITORS_CHANGE),
+    # The provider's webhooks: public, but nobody gets past a forged signature.
+    Route("/webhooks/twilio/status", "POST", "public", every(403, anonymous=403),
+          values=lambda w: {"d": w.other_delivery_id}, headers=FORGED_SIGNATURE,
+          body=lambda w: {"MessageSid": w.other_delivery_sid, "MessageStatus": "undelivered",
+                          "ErrorCode": "21610", "AccountSid": "AC1"}),
+    Route("/webhooks/twilio/inbound", "POST", "public", every(403, anonymous=403), headers=FORGED_SIGNATURE,
+          body=lambda w: {"MessageSid": "SMforged", "From": B_CONTACT_MOBILE, "To": "+15005550006",
+                          "Body": "TD", "AccountSid": "AC1"}),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.
@@ -241,6 +383,7 @@ PUBLIC = {
     ("/login", "GET"), ("/login", "POST"), ("/healthz", "GET"), ("/lang/<code>", "POST"),
     ("/api/v1/openapi.json", "GET"), ("/api/v1/docs", "GET"), ("/api/v1/docs/assets/<path:filename>", "GET"),
     ("/static/<path:filename>", "GET"), ("/api/v1/auth/token", "POST"),
+    ("/webhooks/twilio/status", "POST"), ("/webhooks/twilio/inbound", "POST"),
 }
 
 
@@ -316,13 +459,14 @@ def send(world: World, route: Route, role: str):
 
     url = url_for_rule(route, world)
     body = route.body(world) if route.body else None
+    extra = route.headers(world) if route.headers else {}
     if route.access == "api" or route.rule.startswith("/api/"):
         client = world.clients["anonymous"]
         headers = world.tokens.get(role, {}) if role != "anonymous" else {}
-        return client.open(url, method=route.method, headers=headers,
+        return client.open(url, method=route.method, headers={**headers, **extra},
                            json=body if route.method != "GET" else None)
     client = world.clients[role]
-    return client.open(url, method=route.method, data=body or {})
+    return client.open(url, method=route.method, data=body or {}, headers=extra)
 
 
 def url_for_rule(route: Route, world: World) -> str:
@@ -469,3 +613,78 @@ def test_enterprise_user_cannot_change_b_through_its_own_session(world):
     b = db.session.get(Enterprise, b.id)
     assert (b.name, b.address, b.principal_name, b.active) == before
     assert api.get("/api/v1/auth/tokens", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+# --- messaging: A's contacts, groups and campaigns are A's, B's never appear ---------------
+
+def test_enterprise_user_messaging_shows_only_own(world, people):
+    officer = people["officer"]
+    mine = contact_ops.create_contact(officer, {"name": "甲厂值班员周九", "mobile": "+8613722223333",
+                                                "org_kind": OrgKind.enterprise, "enterprise_id": world.own.id})
+    group = group_ops.create_group(officer, {"name": "甲厂内部群", "kind": "static", "member_ids": [mine.id]},
+                                   enterprise_id=world.own.id)
+    campaign = campaign_ops.create_campaign(officer, {
+        "kind": "notice", "title": "甲厂消防演练通知", "body": "【甲化工】周五消防演练。", "priority": "urgent",
+        "group_ids": [group.id]}, enterprise_id=world.own.id)
+    db.session.commit()
+    browser, api, headers = world.clients["ent_a"], world.clients["anonymous"], world.tokens["ent_a"]
+
+    pages = {"/messaging/contacts": "甲厂值班员周九", f"/messaging/contacts?q={B_CONTACT_NAME}": None,
+             "/messaging/contacts?q=137": "甲厂值班员周九", "/messaging/groups": "甲厂内部群",
+             "/messaging/campaigns": "甲厂消防演练通知", f"/messaging/campaigns/{campaign.id}": "甲厂消防演练通知",
+             f"/messaging/contacts/{mine.id}": "+8613722223333"}
+    for url, own_text in pages.items():
+        response = browser.get(url)
+        text = response.get_data(as_text=True)
+        if "?q=" in url:  # the search box and the language switch show the query back: check the results
+            text = text[text.index("<tbody>"):]
+        assert response.status_code == 200, url
+        assert not leaks(text, world), (url, leaks(text, world))
+        assert own_text is None or own_text in text, url
+
+    def ids(path: str) -> list[int]:
+        response = api.get(path, headers=headers)
+        assert response.status_code == 200, path
+        assert not leaks(response_text(response), world), path
+        return [row["id"] for row in response.get_json()]
+
+    contact_ids = ids("/api/v1/contacts?page_size=500")
+    assert mine.id in contact_ids and world.other_contact_id not in contact_ids
+    assert {db.session.get(Contact, i).enterprise_id for i in contact_ids} == {world.own.id}
+    assert ids("/api/v1/groups") == [group.id]
+    assert ids("/api/v1/campaigns") == [campaign.id]
+    deliveries = api.get(f"/api/v1/campaigns/{campaign.id}/deliveries", headers=headers).get_json()
+    assert [d["phone"] for d in deliveries] == ["+8613722223333"]
+
+    # A contact the enterprise user creates naming B (page or API) is A's.
+    assert browser.post("/messaging/contacts/new", data=contact_form(world)).status_code == 302
+    created = db.session.scalar(sa.select(Contact).where(Contact.name == "走查新联系人"))
+    assert (created.enterprise_id, created.org_kind) == (world.own.id, OrgKind.enterprise)
+    # Editing its own contact cannot move it to B either.
+    moved = browser.post(f"/messaging/contacts/{mine.id}", data={
+        "name": "甲厂值班员周九", "mobile": "+8613722223333", "org_kind": "bureau", "enterprise_id": world.other.id})
+    assert moved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Contact, mine.id).enterprise_id == world.own.id
+
+    # The officers' lists do hold B's records, so the checks above are not vacuous.
+    viewer, viewer_headers = world.clients["viewer"], world.tokens["viewer"]
+    assert B_CONTACT_NAME in viewer.get("/messaging/contacts").get_data(as_text=True)
+    assert B_GROUP_NAME in viewer.get("/messaging/groups").get_data(as_text=True)
+    assert B_CAMPAIGN_TITLE in viewer.get("/messaging/campaigns").get_data(as_text=True)
+    listed = api.get("/api/v1/contacts?page_size=500", headers=viewer_headers).get_json()
+    assert world.other_contact_id in {c["id"] for c in listed}
+
+
+def test_forged_webhooks_change_nothing_about_b(world):
+    """The walk's webhook requests, checked on B's delivery and phone themselves."""
+    anonymous = world.clients["anonymous"]
+    status = {"MessageSid": world.other_delivery_sid, "MessageStatus": "undelivered", "ErrorCode": "21610"}
+    reply = {"MessageSid": "SMnosig", "From": B_CONTACT_MOBILE, "Body": "TD"}
+    for headers in ({}, {"X-Twilio-Signature": ""}, FORGED_SIGNATURE(world)):
+        assert anonymous.post(f"/webhooks/twilio/status?d={world.other_delivery_id}", data=status,
+                              headers=headers).status_code == 403
+        assert anonymous.post("/webhooks/twilio/inbound", data=reply, headers=headers).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(OptOut, B_CONTACT_MOBILE) is None
+    assert db.session.get(Delivery, world.other_delivery_id).error_code == "30003"

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..organisations import industries
 from ..organisations.models import Enterprise, Township
 from ..validation import first_errors
-from ..web.forms import form_data
+from ..web.forms import _blank_as, form_data
 from . import campaigns as campaign_ops
 from . import contacts as contact_ops
 from . import groups as group_ops
@@ -61,7 +61,8 @@ def _contact_form(contact: Contact | None):
                   "enterprise_id": contact.enterprise_id, "township_id": contact.township_id,
                   "roles": contact.roles, "note": contact.note, "active": contact.active}
     if request.method == "POST":
-        raw = form_data(set(ContactForm().fields))
+        # Blank inputs as the schema means them (an empty note is "", not a missing value).
+        raw = _blank_as(ContactForm(), form_data(set(ContactForm().fields)))
         raw["roles"] = request.form.getlist("roles")
         raw["active"] = request.form.get("active") == "1"
         if current_user.role == Role.enterprise:
@@ -232,6 +233,9 @@ def compose_preview():
     """Recipient count and parts for the composer (called by the page as the officer types)."""
     payload = _compose_payload()
     payload.setdefault("title", "preview")
+    # Ids from the form are strings; PostgreSQL will not compare them with integer columns.
+    for key in ("group_ids", "contact_ids"):
+        payload[key] = [int(v) for v in payload[key] if v.isdigit()]
     return jsonify(campaign_ops.preview(payload))
 
 

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from ..audit import operations as audit
 from ..auth.models import Role, User
 from ..extensions import db
+from ..messaging.contacts import sync_enterprise_contacts
 from .models import Enterprise, Jurisdiction, Township
 from .schemas import ENTERPRISE_SELF_SERVICE_FIELDS, check_coordinates_together
 
@@ -48,6 +49,7 @@ def create_enterprise(actor: User | None, data: dict[str, Any]) -> Enterprise:
         enterprise_id=enterprise.id, summary=enterprise.name,
         changes=audit.snapshot(enterprise, exclude=_NOT_AUDITED),
     )
+    sync_enterprise_contacts(actor, enterprise)
     return enterprise
 
 
@@ -75,6 +77,8 @@ def update_enterprise(actor: User, enterprise: Enterprise, data: dict[str, Any])
             enterprise_id=enterprise.id, summary=enterprise.name, changes=changes,
         )
     db.session.flush()
+    if changes:
+        sync_enterprise_contacts(actor, enterprise)
     return changes
 
 
@@ -89,6 +93,7 @@ def set_enterprise_active(actor: User, enterprise: Enterprise, active: bool) -> 
         changes={"active": [not active, active]},
     )
     db.session.flush()
+    sync_enterprise_contacts(actor, enterprise)
 
 
 def create_township(actor: User | None, jurisdiction: Jurisdiction, data: dict[str, Any]) -> Township:
