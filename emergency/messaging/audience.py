@@ -40,6 +40,18 @@ def filter_select(criteria: dict[str, Any], enterprise_id: int | None = None) ->
     return query
 
 
+def normalise_phones(raw_phones: list[str]) -> tuple[list[str], list[str]]:
+    """Typed-in numbers as (valid E.164, unreadable as typed)."""
+    valid: list[str] = []
+    invalid: list[str] = []
+    for raw in raw_phones:
+        try:
+            valid.append(parse_mobile(raw))
+        except ValidationError:
+            invalid.append(raw)
+    return valid, invalid
+
+
 def expand(audience: dict[str, Any], enterprise_id: int | None = None) -> list[Recipient]:
     """Every recipient once per phone number, in a stable order."""
     seen: dict[str, Recipient] = {}
@@ -66,8 +78,7 @@ def expand(audience: dict[str, Any], enterprise_id: int | None = None) -> list[R
                 sa.select(Contact.id, Contact.mobile).where(Contact.id.in_(contact_ids)).order_by(Contact.id)):
             add(mobile, contact_id)
     for raw in audience.get("phones") or []:
-        try:
-            add(parse_mobile(raw), None)
-        except ValidationError:
-            seen.setdefault(raw, Recipient(raw, None, valid=False))
+        add(raw, None)  # checked and normalised to E.164 when the campaign was created
+    for raw in audience.get("invalid_phones") or []:
+        seen.setdefault(raw, Recipient(raw, None, valid=False))
     return list(seen.values())

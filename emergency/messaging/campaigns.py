@@ -17,6 +17,7 @@ from ..extensions import db
 from ..timeutil import utcnow
 from ..transactions import on_commit
 from . import settings
+from .audience import normalise_phones
 from .models import FINAL, Campaign, CampaignStatus, Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def create_campaign(actor, data: dict[str, Any], *, enterprise_id: int | None = 
         existing = db.session.scalar(sa.select(Campaign).where(Campaign.source_key == source_key))
         if existing is not None:
             return existing
-    audience = {k: data.get(k) or [] for k in ("group_ids", "contact_ids", "phones")}
+    audience = {k: data.get(k) or [] for k in ("group_ids", "contact_ids")}
+    audience["phones"], audience["invalid_phones"] = normalise_phones(data.get("phones") or [])
     if not any(audience.values()):
         raise ValidationError({"group_ids": [_("Choose at least one group, contact or number.")]})
     campaign = Campaign(
@@ -175,7 +177,9 @@ def preview(data: dict[str, Any]) -> dict[str, Any]:
     from . import audience, contacts
     from .sms import count_parts
 
-    recipients = audience.expand({k: data.get(k) or [] for k in ("group_ids", "contact_ids", "phones")})
+    valid_phones, invalid_phones = audience.normalise_phones(data.get("phones") or [])
+    recipients = audience.expand({"group_ids": data.get("group_ids") or [], "contact_ids": data.get("contact_ids") or [],
+                                  "phones": valid_phones, "invalid_phones": invalid_phones})
     valid = [r.phone for r in recipients if r.valid]
     opted = contacts.opted_out(valid)
     parts = count_parts(data.get("body") or "")

@@ -59,22 +59,32 @@ def fan_out(campaign_id: int) -> int:
     now = utcnow()
     existing = set(db.session.scalars(sa.select(Delivery.phone).where(Delivery.campaign_id == campaign_id)))
     recipients = [r for r in audience.expand(campaign.audience or {}) if r.phone not in existing]
-    if recipients:
-        opted = contacts.opted_out([r.phone for r in recipients if r.valid])
+    batch_size = current_app.config["SMS_BATCH_SIZE"]
+    queued = 0
+    # Chunk by chunk: the first batch is on its way while the rest are still being written.
+    for start in range(0, len(recipients), batch_size):
+        chunk = recipients[start:start + batch_size]
+        opted = contacts.opted_out([r.phone for r in chunk if r.valid])
         rows = []
-        for r in recipients:
+        for r in chunk:
             status = (DeliveryStatus.invalid if not r.valid else
-                      DeliveryStatus.opted_out if r.phone in opted else DeliveryStatus.pending)
+                      DeliveryStatus.opted_out if r.phone in opted else DeliveryStatus.queued)
             rows.append({
                 "campaign_id": campaign_id, "contact_id": r.contact_id, "phone": r.phone[:32],
                 "status": status, "attempts": 0, "created_at": now, "updated_at": now,
-                "failed_at": now if status != DeliveryStatus.pending else None,
+                "queued_at": now if status == DeliveryStatus.queued else None,
+                "failed_at": now if status != DeliveryStatus.queued else None,
                 "error_message": "not a valid mobile number" if status == DeliveryStatus.invalid else None,
             })
-        db.session.execute(sa.insert(Delivery), rows)
+        ids = db.session.scalars(sa.insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), rows).all()
         db.session.commit()
-        logger.info("campaign %s: %s deliveries created", campaign_id, len(rows))
-    return queue_pending(campaign_id)
+        to_send = [i for i, row in zip(ids, rows) if row["status"] == DeliveryStatus.queued]
+        if to_send:
+            _tasks().send_batch(to_send)  # a crash before this is caught by the sweep (lost queued)
+        queued += len(to_send)
+    if recipients:
+        logger.info("campaign %s: %s deliveries created, %s queued", campaign_id, len(recipients), queued)
+    return queued + queue_pending(campaign_id)
 
 
 def queue_pending(campaign_id: int) -> int:
@@ -144,30 +154,44 @@ def send_batch(ids: Iterable[int]) -> None:
         for row in claimed
     ]
     wait(futures)
+    accepted = []
     for future in futures:
         if future.exception() is not None:
             logger.error("sender crashed", exc_info=future.exception())
+        elif future.result() is not None:
+            accepted.append(future.result())
+    _record_accepted(engine, accepted)
     finish_campaigns(campaign_ids)
 
 
+def _record_accepted(engine: sa.Engine, accepted: list[dict[str, Any]]) -> None:
+    """Record the batch's accepted messages in one transaction (a worker killed before this
+    leaves them in ``sending``; reconciliation then finds them at the provider)."""
+    if not accepted:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(D).where(D.c.id == sa.bindparam("delivery_id"), D.c.status == DeliveryStatus.sending.value)
+            .values(status=DeliveryStatus.sent.value, provider_sid=sa.bindparam("sid"),
+                    sent_at=sa.bindparam("at"), updated_at=sa.bindparam("at"), error_code=None, error_message=None),
+            accepted)
+
+
 def _send_one(app: Flask, engine: sa.Engine, provider: Provider, delivery_id: int, phone: str,
-              attempts: int, body: str) -> None:
+              attempts: int, body: str) -> dict[str, Any] | None:
+    """Send one message; returns what to record when the provider accepted it."""
     with app.app_context():
         callback = status_callback_url(delivery_id)
         try:
             accepted = provider.send(phone, body, callback)
         except SendFailed as failure:
             _record_failure(app, engine, delivery_id, phone, attempts, failure)
-            return
+            return None
         except Exception:  # noqa: BLE001 - whatever happened, the request may have gone out
             logger.exception("delivery %s: unexpected error while sending; will ask the provider", delivery_id)
             _tasks().reconcile.schedule(args=(delivery_id,), delay=app.config["SMS_RECONCILE_DELAY"])
-            return
-        now = utcnow()
-        with engine.begin() as conn:
-            conn.execute(sa.update(D).where(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
-                         .values(status=DeliveryStatus.sent.value, provider_sid=accepted.sid, sent_at=now,
-                                 updated_at=now, error_code=None, error_message=None))
+            return None
+        return {"delivery_id": delivery_id, "sid": accepted.sid, "at": utcnow()}
 
 
 def _record_failure(app: Flask, engine: sa.Engine, delivery_id: int, phone: str, attempts: int,
