@@ -32,7 +32,7 @@ install: $(STAMP) translations
 
 translations: $(STAMP)
 	@if ls emergency/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile -q -d emergency/translations; fi
+		$(BIN)/pybabel compile -d emergency/translations >/dev/null; fi
 
 system-deps:
 	@scripts/system-deps.sh run
