@@ -44,6 +44,6 @@ def app_task(**task_options: Any) -> Callable:
     """``@huey.task`` whose body runs inside an app context. Tasks take ids, not objects."""
 
     def decorator(fn: Callable):
-        return huey.task(name=f"{fn.__module__}.{fn.__name__}", **task_options)(in_app_context(fn))
+        return huey.task(**task_options)(in_app_context(fn))  # named module.function
 
     return decorator
