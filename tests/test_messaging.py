@@ -291,3 +291,22 @@ def test_opted_out_numbers_are_never_sent_to(client, officer_api, signed, contac
     assert by_phone["+8613800000003"].status.value == "opted_out"
     assert by_phone["+8613800000003"].provider_sid is None
     assert by_phone["+8613800000001"].status.value == "sent"
+
+
+def test_an_interrupted_fan_out_is_completed_by_the_sweep(app, officer_api, contacts):
+    """A worker killed in the middle of a fan-out leaves recipients without delivery rows."""
+    campaign = Campaign(kind="warning", title="t", body="b", priority="urgent", status="sending",
+                        audience={"contact_ids": [c.id for c in contacts[:3]], "phones": ["+8613900000001"]},
+                        released_at=utcnow() - timedelta(minutes=10))
+    db.session.add(campaign)
+    db.session.flush()
+    db.session.add(Delivery(campaign_id=campaign.id, phone="+8613800000001", status="sent", attempts=1,
+                            provider_sid="CONSOLEx", sent_at=utcnow()))
+    db.session.commit()
+    delivery.finish_campaigns([campaign.id])
+    assert db.session.get(Campaign, campaign.id).status.value == "sending"  # not done: fan-out unfinished
+    assert delivery.sweep()["fan_out"] == 1
+    db.session.expire_all()
+    assert {p: d.status.value for p, d in deliveries(campaign.id).items()} == {
+        "+8613800000001": "sent", "+8613800000002": "sent", "+8613900000001": "sent"}
+    assert db.session.get(Campaign, campaign.id).status.value == "done"

@@ -61,6 +61,7 @@ def fan_out(campaign_id: int) -> int:
     recipients = [r for r in audience.expand(campaign.audience or {}) if r.phone not in existing]
     batch_size = current_app.config["SMS_BATCH_SIZE"]
     queued = 0
+    complete = True
     # Chunk by chunk: the first batch is on its way while the rest are still being written.
     for start in range(0, len(recipients), batch_size):
         chunk = recipients[start:start + batch_size]
@@ -76,14 +77,26 @@ def fan_out(campaign_id: int) -> int:
                 "failed_at": now if status != DeliveryStatus.queued else None,
                 "error_message": "not a valid mobile number" if status == DeliveryStatus.invalid else None,
             })
-        ids = db.session.scalars(sa.insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), rows).all()
-        db.session.commit()
+        try:
+            ids = db.session.scalars(sa.insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True),
+                                     rows).all()
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # Another fan-out of the same campaign (a sweep's) wrote some of these first.
+            db.session.rollback()
+            logger.info("campaign %s: chunk already written by another fan-out; skipped", campaign_id)
+            complete = False
+            continue
         to_send = [i for i, row in zip(ids, rows) if row["status"] == DeliveryStatus.queued]
         if to_send:
             _tasks().send_batch(to_send)  # a crash before this is caught by the sweep (lost queued)
         queued += len(to_send)
     if recipients:
         logger.info("campaign %s: %s deliveries created, %s queued", campaign_id, len(recipients), queued)
+    if complete:
+        db.session.execute(sa.update(Campaign).where(Campaign.id == campaign_id, Campaign.fanned_out_at.is_(None))
+                           .values(fanned_out_at=utcnow()))
+        db.session.commit()
     return queued + queue_pending(campaign_id)
 
 
@@ -282,25 +295,25 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         Campaign.status == CampaignStatus.sending,
         Campaign.released_at < now - timedelta(seconds=config["SMS_STUCK_SECONDS"]))).all()
     for campaign_id in stalled:
+        campaign = db.session.get(Campaign, campaign_id)
         pending = db.session.scalar(sa.select(sa.func.count()).where(
             Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.pending))
-        none_yet = db.session.scalar(sa.select(sa.func.count()).where(Delivery.campaign_id == campaign_id)) == 0
-        if pending or none_yet:
-            _tasks().fan_out(campaign_id)
+        if campaign.fanned_out_at is None or pending:
+            _tasks().fan_out(campaign_id)  # idempotent: recipients already written are skipped
             found["fan_out"] += 1
     finish_campaigns(stalled)
     return found
 
 
 def finish_campaigns(campaign_ids: Iterable[int]) -> None:
-    """A sending campaign with no delivery still in flight is done."""
+    """A sending campaign whose fan-out finished and with no delivery in flight is done."""
     for campaign_id in set(campaign_ids):
         in_flight = db.session.scalar(sa.select(sa.func.count()).where(
             Delivery.campaign_id == campaign_id, Delivery.status.in_(list(IN_FLIGHT))))
-        has_any = db.session.scalar(sa.select(sa.func.count()).where(Delivery.campaign_id == campaign_id))
-        if in_flight == 0 and has_any:
+        if in_flight == 0:
             db.session.execute(sa.update(Campaign).where(
-                Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending)
+                Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending,
+                Campaign.fanned_out_at.is_not(None))
                 .values(status=CampaignStatus.done, finished_at=utcnow()))
     db.session.commit()
 

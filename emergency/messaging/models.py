@@ -149,6 +149,9 @@ class Campaign(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When fan-out started (recipients expanded into deliveries).
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When every recipient had a delivery row; until then the campaign cannot be done, and
+    #: the sweep re-runs an interrupted fan-out (it skips recipients already written).
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The enterprise that sends it (its own staff); NULL for the bureau.

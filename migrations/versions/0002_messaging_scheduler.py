@@ -106,6 +106,7 @@ def upgrade():
     sa.Column('approver_id', sa.Integer(), nullable=True),
     sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fanned_out_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('enterprise_id', sa.Integer(), nullable=True),
