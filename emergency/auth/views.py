@@ -11,7 +11,7 @@ from ..access import require_roles
 from ..extensions import db, login_manager
 from ..organisations.models import Enterprise
 from ..validation import first_errors
-from ..web.forms import load_form
+from ..web.forms import load_form, save
 from . import operations
 from .models import ROLE_LABELS, ApiToken, Role, User
 from .schemas import LoginInput, PasswordChange, UserInput
@@ -167,13 +167,8 @@ def user_new():
         data, errors, values = load_form(UserInput())
         if data:
             temporary = operations.temporary_password()
-            try:
-                user = operations.create_user(current_user, data, temporary)
-            except ValidationError as exc:
-                db.session.rollback()
-                errors = first_errors(exc.messages)
-            else:
-                db.session.commit()
+            user, errors = save(lambda: operations.create_user(current_user, data, temporary))
+            if not errors:
                 flash(_("User %(name)s created. Temporary password: %(password)s — it must be changed at first login.",
                         name=user.username, password=temporary), "success")
                 return redirect(url_for("admin.users"))
@@ -191,13 +186,8 @@ def user_edit(user_id: int):
     if request.method == "POST":
         data, errors, values = load_form(UserInput())
         if data:
-            try:
-                operations.update_user(current_user, user, data)
-            except ValidationError as exc:
-                db.session.rollback()
-                errors = first_errors(exc.messages)
-            else:
-                db.session.commit()
+            _result, errors = save(lambda: operations.update_user(current_user, user, data))
+            if not errors:
                 flash(_("Saved."), "success")
                 return redirect(url_for("admin.users"))
     user_tokens = db.session.scalars(

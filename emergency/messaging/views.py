@@ -13,7 +13,7 @@ from ..extensions import db
 from ..organisations import industries
 from ..organisations.models import Enterprise, Township
 from ..validation import first_errors
-from ..web.forms import _blank_as, form_data
+from ..web.forms import _blank_as, form_data, save
 from . import campaigns as campaign_ops
 from . import contacts as contact_ops
 from . import groups as group_ops
@@ -68,17 +68,15 @@ def _contact_form(contact: Contact | None):
         if current_user.role == Role.enterprise:
             raw["org_kind"], raw["enterprise_id"] = OrgKind.enterprise.value, current_user.enterprise_id
         values = raw
-        try:
+        def apply() -> Contact:
             data = ContactForm().load(raw)
             if contact is None:
-                contact = contact_ops.create_contact(current_user, data)
-            else:
-                contact_ops.update_contact(current_user, contact, data)
-        except ValidationError as exc:
-            db.session.rollback()
-            errors = first_errors(exc.messages)
-        else:
-            db.session.commit()
+                return contact_ops.create_contact(current_user, data)
+            contact_ops.update_contact(current_user, contact, data)
+            return contact
+
+        _saved, errors = save(apply)
+        if not errors:
             flash(_("Saved."), "success")
             return redirect(url_for(".contacts"))
     return render_template("messaging/contact_form.html", contact=contact, values=values, errors=errors,
@@ -145,17 +143,15 @@ def _group_form(group: ContactGroup | None):
                "criteria": group.criteria or {}} if group else {"kind": "filter", "criteria": {}, "member_ids": []})
     if request.method == "POST":
         values = _group_payload()
-        try:
+        def apply() -> ContactGroup:
             data = GroupInput().load(values)
             if group is None:
-                group = group_ops.create_group(current_user, data)
-            else:
-                group_ops.update_group(current_user, group, data)
-        except ValidationError as exc:
-            db.session.rollback()
-            errors = first_errors(exc.messages)
-        else:
-            db.session.commit()
+                return group_ops.create_group(current_user, data)
+            group_ops.update_group(current_user, group, data)
+            return group
+
+        _saved, errors = save(apply)
+        if not errors:
             flash(_("Saved."), "success")
             return redirect(url_for(".groups"))
     contacts_all = db.session.scalars(sa.select(Contact).where(Contact.active.is_(True)).order_by(Contact.name)).all()
@@ -209,14 +205,8 @@ def compose():
     values: dict = {"kind": "warning", "priority": "urgent", "group_ids": [], "contact_ids": []}
     if request.method == "POST":
         values = _compose_payload()
-        try:
-            data = CampaignInput().load(values)
-            campaign = campaign_ops.create_campaign(current_user, data)
-        except ValidationError as exc:
-            db.session.rollback()
-            errors = first_errors(exc.messages)
-        else:
-            db.session.commit()
+        campaign, errors = save(lambda: campaign_ops.create_campaign(current_user, CampaignInput().load(values)))
+        if not errors:
             flash(_("Campaign created.") if campaign.status == CampaignStatus.awaiting_approval
                   else _("Campaign released."), "success")
             return redirect(url_for(".campaign", campaign_id=campaign.id))

@@ -14,7 +14,7 @@ from ..access import EDITORS, check_can_edit_enterprise, check_enterprise, requi
 from ..extensions import db
 from ..timeutil import SHANGHAI
 from ..validation import first_errors
-from ..web.forms import load_form
+from ..web.forms import load_form, save
 from . import industries, operations, spreadsheet
 from .models import Enterprise, Township
 from .obligations import obligations_for
@@ -91,20 +91,17 @@ def _enterprise_form(enterprise: Enterprise | None):
         schema = EnterpriseForm(only=tuple(editable) if editable else None)
         data, errors, values = load_form(schema)
         if data is not None:
-            try:
+            def apply() -> tuple[Enterprise, str]:
                 if enterprise is None:
-                    enterprise = operations.create_enterprise(current_user, data)
-                    message = _("Enterprise %(name)s added.", name=enterprise.name)
-                else:
-                    changes = operations.update_enterprise(current_user, enterprise, data)
-                    message = _("Saved.") if changes else _("Nothing was changed.")
-            except ValidationError as exc:
-                db.session.rollback()
-                errors = first_errors(exc.messages)
-            else:
-                db.session.commit()
-                flash(message, "success")
-                return redirect(url_for(".enterprise_detail", enterprise_id=enterprise.id))
+                    created = operations.create_enterprise(current_user, data)
+                    return created, _("Enterprise %(name)s added.", name=created.name)
+                changes = operations.update_enterprise(current_user, enterprise, data)
+                return enterprise, (_("Saved.") if changes else _("Nothing was changed."))
+
+            saved, errors = save(apply)
+            if not errors:
+                flash(saved[1], "success")
+                return redirect(url_for(".enterprise_detail", enterprise_id=saved[0].id))
     return render_template(
         "organisations/enterprise_form.html", enterprise=enterprise, values=values, errors=errors,
         editable=editable, townships=_townships(), industries=industries.INDUSTRIES, scales=industries.SCALES,
@@ -176,13 +173,8 @@ def township_list():
             abort(403)
         data, errors, values = load_form(TownshipInput())
         if data:
-            try:
-                township = operations.create_township(current_user, operations.county(), data)
-            except ValidationError as exc:
-                db.session.rollback()
-                errors = first_errors(exc.messages)
-            else:
-                db.session.commit()
+            township, errors = save(lambda: operations.create_township(current_user, operations.county(), data))
+            if not errors:
                 flash(_("Township %(name)s added.", name=township.name), "success")
                 return redirect(url_for(".township_list"))
     counts = dict(db.session.execute(
@@ -201,13 +193,8 @@ def township_edit(township_id: int):
     if request.method == "POST":
         data, errors, values = load_form(TownshipInput())
         if data:
-            try:
-                operations.update_township(current_user, township, data)
-            except ValidationError as exc:
-                db.session.rollback()
-                errors = first_errors(exc.messages)
-            else:
-                db.session.commit()
+            _result, errors = save(lambda: operations.update_township(current_user, township, data))
+            if not errors:
                 flash(_("Saved."), "success")
                 return redirect(url_for(".township_list"))
     return render_template("organisations/township_form.html", township=township, errors=errors,

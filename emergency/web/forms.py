@@ -1,12 +1,16 @@
 """Helpers for HTML forms validated by marshmallow schemas."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import request
 from marshmallow import Schema, ValidationError, fields
 
+from ..extensions import db
 from ..validation import first_errors
+
+T = TypeVar("T")
 
 
 def form_data(names: set[str] | None = None) -> dict[str, Any]:
@@ -44,3 +48,15 @@ def load_form(schema: Schema, *, partial: bool = False) -> tuple[dict[str, Any] 
         return schema.load(_blank_as(schema, raw), partial=partial), {}, raw
     except ValidationError as exc:
         return None, first_errors(exc.messages), raw
+
+
+def save(operation: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
+    """Run a validating operation and commit; on a ValidationError roll back (nothing
+    half-written survives) and return its messages per field instead."""
+    try:
+        result = operation()
+    except ValidationError as exc:
+        db.session.rollback()
+        return None, first_errors(exc.messages)
+    db.session.commit()
+    return result, {}
