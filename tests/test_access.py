@@ -299,6 +299,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/townships", "GET", "api", every(200)),
     # Messaging pages: contacts.
     Route("/messaging/contacts", "GET", "page", every(200)),
+    Route("/messaging/contacts/export.xlsx", "GET", "page", every(200)),
+    Route("/messaging/contacts/import", "GET", "page", officers(200, viewer=403, ent_a=200)),
+    Route("/messaging/contacts/import", "POST", "page", officers(422, viewer=403, ent_a=422), body=lambda w: {}),
+    Route("/messaging/contacts/import/template.xlsx", "GET", "page", officers(200, viewer=403, ent_a=200)),
     Route("/messaging/contacts/new", "GET", "page", officers(200, viewer=403, ent_a=200)),
     Route("/messaging/contacts/new", "POST", "page", officers(302, viewer=403, ent_a=302), body=contact_form,
           may_change=CONTACT_KEEPERS, redirect_to={r: (lambda w: "/messaging/contacts") for r in CONTACT_KEEPERS}),

@@ -1,8 +1,12 @@
 """Pages: contacts, groups, the SMS composer, campaign tracking, replies and settings."""
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
@@ -13,11 +17,12 @@ from ..extensions import db
 from ..organisations import industries
 from ..organisations.models import Enterprise, Township
 from ..validation import first_errors
-from ..web.forms import _blank_as, form_data, save
+from ..sheets import XLSX
+from ..web.forms import _blank_as, form_data, import_upload, save
 from . import campaigns as campaign_ops
 from . import contacts as contact_ops
 from . import groups as group_ops
-from . import settings
+from . import contact_sheet, settings
 from .models import CONTACT_ROLES, ORG_KIND_LABELS, Campaign, CampaignStatus, Contact, ContactGroup, InboundMessage, OrgKind
 from .providers import get_provider
 from .queries import campaign_select, contact_select, delivery_select, group_select
@@ -45,12 +50,49 @@ def _choices() -> dict:
 @bp.route("/contacts")
 @login_required
 def contacts():
-    params = {"q": request.args.get("q", ""), "township_id": request.args.get("township_id", type=int),
-              "role": request.args.get("role") or None,
-              "opted_out": True if request.args.get("opted_out") == "1" else None}
+    params = _contact_params()
     page = db.paginate(contact_select(current_user, params), per_page=50, max_per_page=200)
     opted = contact_ops.opted_out([c.mobile for c in page.items])
     return render_template("messaging/contacts.html", page=page, params=params, opted=opted, **_choices())
+
+
+def _contact_params() -> dict:
+    return {"q": request.args.get("q", ""), "township_id": request.args.get("township_id", type=int),
+            "role": request.args.get("role") or None,
+            "opted_out": True if request.args.get("opted_out") == "1" else None}
+
+
+@bp.route("/contacts/export.xlsx")
+@login_required
+def contact_export():
+    """The contacts the list shows (same filters), in the import sheet's columns."""
+    rows = db.session.scalars(contact_select(current_user, _contact_params())).all()
+    return send_file(io.BytesIO(contact_sheet.export_workbook(rows)), mimetype=XLSX, as_attachment=True,
+                     download_name="contacts.xlsx")
+
+
+@bp.route("/contacts/import", methods=["GET", "POST"])
+@require_roles(Role.admin, Role.officer, Role.enterprise)
+def contact_import():
+    errors = []
+    if request.method == "POST":
+        created, errors = import_upload(
+            lambda stream: contact_sheet.import_contacts(current_user, contact_sheet.parse_rows(stream, current_user)))
+        if created is not None:
+            flash(_("%(n)s contacts imported.", n=len(created)), "success")
+            return redirect(url_for(".contacts"))
+    return render_template(
+        "import.html", errors=errors, title=_("Import contacts"), heading=_("Import contacts from Excel"),
+        intro=_("Fill in the template (one person per row, Chinese column headers) and upload it. Either every row "
+                "is valid and all are imported, or nothing is imported and every problem is listed."),
+        template_url=url_for(".contact_import_template")), (422 if errors else 200)
+
+
+@bp.route("/contacts/import/template.xlsx")
+@require_roles(Role.admin, Role.officer, Role.enterprise)
+def contact_import_template():
+    return send_file(io.BytesIO(contact_sheet.template_workbook()), mimetype=XLSX, as_attachment=True,
+                     download_name="contact-import-template.xlsx")
 
 
 def _contact_form(contact: Contact | None):

@@ -14,7 +14,8 @@ from ..access import EDITORS, check_can_edit_enterprise, check_enterprise, requi
 from ..extensions import db
 from ..timeutil import SHANGHAI
 from ..validation import first_errors
-from ..web.forms import load_form, save
+from ..sheets import XLSX
+from ..web.forms import import_upload, load_form, save
 from . import industries, operations, spreadsheet
 from .models import Enterprise, Township
 from .obligations import obligations_for
@@ -22,8 +23,6 @@ from .queries import enterprise_select
 from .schemas import ENTERPRISE_SELF_SERVICE_FIELDS, EnterpriseForm, EnterpriseQuery, TownshipInput
 
 bp = Blueprint("organisations", __name__)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _townships() -> list[Township]:
@@ -135,23 +134,18 @@ def enterprise_active(enterprise_id: int):
 @bp.route("/enterprises/import", methods=["GET", "POST"])
 @require_roles(*EDITORS)
 def enterprise_import():
-    errors: list[spreadsheet.RowError] = []
+    errors = []
     if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            errors = [spreadsheet.RowError(0, "", _("Choose an Excel file (.xlsx) to upload."))]
-        else:
-            try:
-                rows = spreadsheet.parse_rows(upload.stream, operations.county())
-                created = operations.import_enterprises(current_user, rows)
-            except spreadsheet.ImportRejected as rejected:
-                db.session.rollback()
-                errors = rejected.errors
-            else:
-                db.session.commit()
-                flash(_("%(n)s enterprises imported.", n=len(created)), "success")
-                return redirect(url_for(".enterprise_list", sort="-created_at"))
-    return render_template("organisations/enterprise_import.html", errors=errors), (422 if errors else 200)
+        created, errors = import_upload(
+            lambda stream: operations.import_enterprises(current_user, spreadsheet.parse_rows(stream, operations.county())))
+        if created is not None:
+            flash(_("%(n)s enterprises imported.", n=len(created)), "success")
+            return redirect(url_for(".enterprise_list", sort="-created_at"))
+    return render_template(
+        "import.html", errors=errors, title=_("Import enterprises"), heading=_("Import enterprises from Excel"),
+        intro=_("Fill in the template (one enterprise per row, Chinese column headers) and upload it. Either every "
+                "row is valid and all are imported, or nothing is imported and every problem is listed."),
+        template_url=url_for(".enterprise_import_template")), (422 if errors else 200)
 
 
 @bp.route("/enterprises/import/template.xlsx")

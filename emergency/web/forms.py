@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from flask import request
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
 
 from ..extensions import db
+from ..sheets import ImportRejected, RowError
 from ..validation import first_errors
 
 T = TypeVar("T")
@@ -60,3 +62,18 @@ def save(operation: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
         return None, first_errors(exc.messages)
     db.session.commit()
     return result, {}
+
+
+def import_upload(importer: Callable[[IO[bytes]], list[T]]) -> tuple[list[T] | None, list[RowError]]:
+    """Run an all-or-nothing sheet import of the uploaded ``file``: commit it, or roll back
+    and return every row error."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return None, [RowError(0, "", _("Choose an Excel file (.xlsx) to upload."))]
+    try:
+        created = importer(upload.stream)
+    except ImportRejected as rejected:
+        db.session.rollback()
+        return None, rejected.errors
+    db.session.commit()
+    return created, []
