@@ -179,6 +179,32 @@ class DeliveryStatus(str, enum.Enum):
 FINAL = frozenset({DeliveryStatus.delivered, DeliveryStatus.undelivered, DeliveryStatus.failed,
                    DeliveryStatus.opted_out, DeliveryStatus.invalid})
 IN_FLIGHT = frozenset({DeliveryStatus.pending, DeliveryStatus.queued, DeliveryStatus.sending})
+DELIVERY_STATUS_LABELS = {
+    "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
+    "delivered": _l("Delivered"), "undelivered": _l("Undelivered"), "failed": _l("Failed"),
+    "opted_out": _l("Opted out"), "invalid": _l("Invalid number"),
+}
+#: What the provider's error codes mean, for the duty officer (the raw message is kept too).
+ERROR_EXPLANATIONS = {
+    "21211": _l("Not a valid phone number"),
+    "21614": _l("Not a mobile number"),
+    "21610": _l("The recipient has opted out (STOP)"),
+    "20429": _l("Too many requests; retried"),
+    "30003": _l("Phone unreachable (switched off or out of coverage)"),
+    "30005": _l("Unknown number or number no longer in service"),
+    "30006": _l("Landline or unreachable carrier"),
+    "30007": _l("Blocked by the carrier's filtering"),
+    "30008": _l("Unknown error at the carrier"),
+}
+
+
+def explain_error(code: str | None, message: str | None) -> str:
+    """The officer's reading of a delivery error: the code's meaning, else the raw message."""
+    if code and code in ERROR_EXPLANATIONS:
+        return f"{code} {ERROR_EXPLANATIONS[code]}"
+    if not code and message == "not a valid mobile number":
+        return str(ERROR_EXPLANATIONS["21211"])
+    return " ".join(part for part in (code, message) if part)
 
 
 class Delivery(db.Model):

@@ -23,7 +23,10 @@ from . import campaigns as campaign_ops
 from . import contacts as contact_ops
 from . import groups as group_ops
 from . import contact_sheet, settings
-from .models import CONTACT_ROLES, ORG_KIND_LABELS, Campaign, CampaignStatus, Contact, ContactGroup, InboundMessage, OrgKind
+from .models import (
+    CONTACT_ROLES, DELIVERY_STATUS_LABELS, ORG_KIND_LABELS, Campaign, CampaignStatus, Contact, ContactGroup,
+    InboundMessage, OrgKind, explain_error,
+)
 from .providers import get_provider
 from .queries import campaign_select, contact_select, delivery_select, group_select
 from .schemas import CAMPAIGN_KINDS, MAX_BODY, PRIORITIES, CampaignInput, ContactForm, GroupInput
@@ -285,7 +288,8 @@ def campaign(campaign_id: int):
     return render_template(
         "messaging/campaign.html", campaign=item, counts=campaign_ops.counts(item.id), problems=problems,
         kinds=CAMPAIGN_KINDS, simulated=get_provider().simulated, resendable=len(campaign_ops.resendable(item)),
-        needs_second=campaign_ops.needs_second_person(item),
+        needs_second=campaign_ops.needs_second_person(item), delivery_labels=DELIVERY_STATUS_LABELS,
+        explain_error=explain_error,
     )
 
 
