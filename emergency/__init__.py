@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth_views.init_login(app)
     filters.init_app(app)
     _system_banner(app)
+    _calendar_banner(app)
     errors.init_app(app)
     _register_blueprints(app)
 
@@ -75,6 +76,20 @@ def _system_banner(app: Flask) -> None:
         return {"system_status": cached(app.config["SQLALCHEMY_DATABASE_URI"])}
 
 
+def _calendar_banner(app: Flask) -> None:
+    """In December admins see on every page when next year's working days are still unknown."""
+    from flask_login import current_user
+
+    @app.context_processor
+    def calendar_reminder():
+        if not (current_user and current_user.is_authenticated and current_user.role.value == "admin"):
+            return {}
+        from .timeutil import local_today
+        from .workdays.calendar import next_year_missing
+
+        return {"calendar_missing_year": next_year_missing(local_today())}
+
+
 def _register_blueprints(app: Flask) -> None:
     from .api import ProblemApi, register_swagger_assets
     from .audit import api as audit_api
@@ -88,14 +103,16 @@ def _register_blueprints(app: Flask) -> None:
     from .organisations import api as org_api
     from .organisations import views as org_views
     from .web import views as web_views
+    from .workdays import api as workdays_api
+    from .workdays import views as workdays_views
 
     for blueprint in (web_views.bp, auth_views.bp, auth_views.admin_bp, org_views.bp, audit_views.bp,
-                      messaging_views.bp, webhooks.bp):
+                      messaging_views.bp, webhooks.bp, workdays_views.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks.bp)  # signed by the provider instead
 
     api = ProblemApi(app)
     register_swagger_assets(app)
-    for blueprint in (auth_api.blp, org_api.blp, audit_api.blp, messaging_api.blp):
+    for blueprint in (auth_api.blp, org_api.blp, audit_api.blp, messaging_api.blp, workdays_api.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)

@@ -1,4 +1,4 @@
-"""Command-line interface: ``flask --app wsgi demo load``, ``county init``, ``users create``."""
+"""Command-line interface: ``flask --app wsgi demo load``, ``county init``, ``users create``, ``calendar check``."""
 from __future__ import annotations
 
 import click
@@ -89,3 +89,7 @@ def register_cli(app: Flask) -> None:
 
     for group in (demo, county, users):
         app.cli.add_command(group)
+
+    from .workdays.cli import calendar_cli
+
+    app.cli.add_command(calendar_cli)

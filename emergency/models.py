@@ -6,3 +6,4 @@ from .messaging.models import (  # noqa: F401
     Campaign, Contact, ContactGroup, Delivery, InboundMessage, OptOut, Setting,
 )
 from .organisations.models import Enterprise, Jurisdiction, Township  # noqa: F401
+from .workdays.models import CalendarDay  # noqa: F401

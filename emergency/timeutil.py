@@ -1,7 +1,7 @@
 """Time handling: everything stored is timezone-aware UTC, everything shown is Asia/Shanghai."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -12,6 +12,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def local_today() -> date:
+    """Today's date in Asia/Shanghai (the date that statutory clocks and the calendar use)."""
+    return datetime.now(SHANGHAI).date()
 
 
 def to_local(value: datetime | None) -> datetime | None:

@@ -17,6 +17,7 @@ Adding a route without adding it here fails ``test_every_route_is_classified``.
 """
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import re
@@ -40,6 +41,9 @@ from emergency.messaging.models import Contact, Delivery, OptOut, OrgKind
 from emergency.organisations import operations as org_ops
 from emergency.organisations.models import Enterprise
 from emergency.organisations.schemas import ENTERPRISE_SELF_SERVICE_FIELDS
+from emergency.workdays import operations as calendar_ops
+from emergency.workdays.models import DayKind
+from emergency.workdays.rules import Entry
 from tests.conftest import PASSWORD, valid_credit_code
 
 ROLES = ("anonymous", "admin", "officer", "viewer", "ent_a")
@@ -85,6 +89,7 @@ class World:
     other_campaign_id: int = 0
     other_delivery_id: int = 0
     other_delivery_sid: str = ""
+    calendar_day_id: int = 0
     clients: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -126,6 +131,10 @@ def world(app, people, county) -> World:
     assert sent is not None and sent.provider_sid and sent.phone == B_CONTACT_MOBILE, "B's campaign was not sent"
     assert delivery_ops.apply_provider_status(sent.id, sent.provider_sid, "undelivered", "30003")
     inbound.receive("SMwalk-reply", B_CONTACT_MOBILE, "+15005550006", "明天几点停水？")
+    # Two calendar overrides of a year the package does not cover: one for the pages, one for the API.
+    calendar_day, _api_day = calendar_ops.add_days(people["admin"], [
+        Entry(datetime.date(2027, 10, 1), DayKind.holiday, "国庆节"),
+        Entry(datetime.date(2027, 10, 2), DayKind.holiday, "国庆节")])
     db.session.commit()
     # Webhooks are checked against a configured token: only the signature keeps them out.
     app.config.update(TWILIO_AUTH_TOKEN=TWILIO_TOKEN, PUBLIC_BASE_URL="https://emergency.example.gov.cn")
@@ -140,7 +149,7 @@ def world(app, people, county) -> World:
                  other_token_id=b_token.id, township_id=county.townships[0].id,
                  new_credit_code=valid_credit_code(), api_credit_code=valid_credit_code(),
                  other_contact_id=contact.id, other_group_id=group.id, other_campaign_id=campaign.id,
-                 other_delivery_id=sent.id, other_delivery_sid=sent.provider_sid,
+                 other_delivery_id=sent.id, other_delivery_sid=sent.provider_sid, calendar_day_id=calendar_day.id,
                  clients=clients, tokens=tokens)
 
 
@@ -199,6 +208,8 @@ CONTACT_KEEPERS = frozenset({"admin", "officer", "ent_a"})
 B_CONTACT = lambda w: {"contact_id": w.other_contact_id}  # noqa: E731
 B_GROUP = lambda w: {"group_id": w.other_group_id}  # noqa: E731
 B_CAMPAIGN = lambda w: {"campaign_id": w.other_campaign_id}  # noqa: E731
+CALENDAR_DAY = lambda w: {"day_id": w.calendar_day_id}
+ADMIN_CHANGES = frozenset({"admin"})
 FORGED_SIGNATURE = lambda w: {"X-Twilio-Signature": "Zm9yZ2VkLXNpZ25hdHVyZQ=="}  # noqa: E731
 
 
@@ -372,6 +383,24 @@ ROUTES: tuple[Route, ...] = (
           values=B_CAMPAIGN),
     Route("/api/v1/campaigns/<int:campaign_id>/resend", "POST", "api", officers(201, viewer=403, ent_a=403),
           values=B_CAMPAIGN, may_change=EDITORS_CHANGE),
+    # The working-day calendar: officers see it, the admin keeps it.
+    Route("/admin/calendar", "GET", "page", officers(200, ent_a=403)),
+    Route("/admin/calendar/days", "POST", "page", admin_only(302),
+          body=lambda w: {"date": "2027-06-14", "end": "", "kind": "holiday", "name": "端午节"},
+          may_change=ADMIN_CHANGES),
+    Route("/admin/calendar/notice", "POST", "page", admin_only(302),
+          body=lambda w: {"lines": "2027-05-01 2027-05-05 劳动节 holiday\n2027-04-25 workday 劳动节调休"},
+          may_change=ADMIN_CHANGES),
+    Route("/admin/calendar/days/<int:day_id>", "GET", "page", admin_only(200), values=CALENDAR_DAY),
+    Route("/admin/calendar/days/<int:day_id>", "POST", "page", admin_only(302), values=CALENDAR_DAY,
+          body=lambda w: {"kind": "holiday", "name": "国庆节假期"}, may_change=ADMIN_CHANGES),
+    Route("/admin/calendar/days/<int:day_id>/delete", "POST", "page", admin_only(302), values=CALENDAR_DAY,
+          may_change=ADMIN_CHANGES),
+    Route("/api/v1/calendar/holidays", "GET", "api", every(200)),
+    Route("/api/v1/calendar/holidays", "POST", "api", admin_only(201),
+          body=lambda w: {"date": "2027-09-15", "kind": "holiday", "name": "中秋节"}, may_change=ADMIN_CHANGES),
+    Route("/api/v1/calendar/holidays/<day>", "DELETE", "api", admin_only(204),
+          values=lambda w: {"day": "2027-10-02"}, may_change=ADMIN_CHANGES),
     # The provider's webhooks: public, but nobody gets past a forged signature.
     Route("/webhooks/twilio/status", "POST", "public", every(403, anonymous=403),
           values=lambda w: {"d": w.other_delivery_id}, headers=FORGED_SIGNATURE,

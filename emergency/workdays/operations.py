@@ -1,0 +1,70 @@
+"""Changes to the calendar overrides. Each flushes and writes audit entries; the caller commits."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+
+from ..audit import operations as audit
+from ..auth.models import User
+from ..extensions import db
+from . import rules
+from .models import CalendarDay
+
+logger = logging.getLogger(__name__)
+
+_NOT_AUDITED = frozenset({"created_at", "updated_at"})
+
+
+def add_days(actor: User | None, entries: list[rules.Entry], *, source: str = "form") -> list[CalendarDay]:
+    """Store validated entries, all or none: a date that already has an override is refused.
+
+    ``source`` ("form", "notice", "api", "cli") is noted in the audit trail.
+    """
+    stored = rules.existing([entry.day for entry in entries])
+    if stored:
+        day = min(stored)
+        field = "lines" if source == "notice" else "date"
+        raise ValidationError({field: [rules.taken_message(day, stored[day])]})
+    created = []
+    for entry in entries:
+        row = CalendarDay(day=entry.day, kind=entry.kind, name=entry.name, created_by_id=getattr(actor, "id", None))
+        db.session.add(row)
+        created.append(row)
+    db.session.flush()
+    for row in created:
+        audit.record(actor, "create", "calendar_day", row.id, summary=str(row),
+                     changes={**audit.snapshot(row, exclude=_NOT_AUDITED), "source": source})
+    if len(created) > 1:
+        audit.record(actor, "import", "calendar_day", None,
+                     summary=_("%(n)s calendar days entered (%(first)s to %(last)s)", n=len(created),
+                               first=min(r.day for r in created).isoformat(),
+                               last=max(r.day for r in created).isoformat()),
+                     changes={"count": len(created), "dates": [r.day.isoformat() for r in created], "source": source})
+    logger.info("%s calendar overrides added by %s", len(created), getattr(actor, "username", "system"))
+    return created
+
+
+def update_day(actor: User, row: CalendarDay, data: dict[str, Any]) -> dict[str, list]:
+    """Change the kind or name of an override; returns the changed fields."""
+    problems = rules.range_problems(row.day, None, data["kind"], data.get("name", ""))
+    if problems:
+        raise ValidationError({("kind" if field in ("date", "end") else field): [message]
+                               for field, message in problems.items()})
+    row.kind = data["kind"]
+    row.name = data.get("name", "")
+    changes = audit.pending_changes(row, exclude=_NOT_AUDITED)
+    if changes:
+        audit.record(actor, "update", "calendar_day", row.id, summary=str(row), changes=changes)
+    db.session.flush()
+    return changes
+
+
+def delete_day(actor: User | None, row: CalendarDay) -> None:
+    """Remove an override: the date follows the package (or the weekday rule) again."""
+    audit.record(actor, "delete", "calendar_day", row.id, summary=str(row),
+                 changes=audit.snapshot(row, exclude=_NOT_AUDITED))
+    db.session.delete(row)
+    db.session.flush()

@@ -1,0 +1,102 @@
+"""Schemas of the working-day calendar: override input (form, API, bulk paste) and output."""
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from ..validation import BaseSchema, FormSchema, Trimmed, text
+from . import rules
+from .models import DayKind
+
+KINDS = [kind.value for kind in DayKind]
+
+
+class DayRangeInput(BaseSchema):
+    """One date, or a range of dates, to mark as days off or worked weekend days."""
+
+    date = fields.Date(required=True, metadata={"description": "First (or only) date", "example": "2027-10-01"})
+    end = fields.Date(load_default=None, allow_none=True,
+                      metadata={"description": "Last date of a range (optional)", "example": "2027-10-07"})
+    kind = fields.Enum(DayKind, required=True, by_value=True,
+                       metadata={"description": "holiday: a day off; workday: a weekend day worked (调休)"})
+    name = text(rules.MAX_NAME, required=False, load_default="",
+                metadata={"description": "The holiday's name, e.g. 国庆节 (required for holidays)"})
+
+    @validates_schema
+    def _rules(self, data: dict, **_kwargs) -> None:
+        if {"date", "kind"} <= set(data):
+            problems = rules.range_problems(data["date"], data.get("end"), data["kind"], data.get("name", ""))
+            if problems:
+                raise ValidationError({field: [message] for field, message in problems.items()})
+
+    @post_load
+    def _entries(self, data: dict, **_kwargs) -> dict:
+        data["entries"] = [rules.Entry(day, data["kind"], data.get("name", ""))
+                           for day in rules.days_of(data["date"], data.get("end"))]
+        return data
+
+
+class DayRangeForm(DayRangeInput, FormSchema):
+    class Meta(FormSchema.Meta):
+        pass
+
+
+class DayEditForm(FormSchema):
+    """Kind and name of a stored override (its date stays; delete and add to move it)."""
+
+    kind = fields.Enum(DayKind, required=True, by_value=True)
+    name = text(rules.MAX_NAME, required=False, load_default="")
+
+
+class NoticeLines(Trimmed):
+    """The pasted lines of a State Council notice, parsed into entries (all or nothing)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[rules.Entry]:
+        entries, errors = rules.parse_notice(super()._deserialize(value, attr, data, **kwargs))
+        if errors:
+            raise ValidationError(errors)
+        return entries
+
+
+class NoticeForm(FormSchema):
+    lines = NoticeLines(required=True, validate=validate.Length(max=20_000))
+
+
+class YearQuery(BaseSchema):
+    class Meta:
+        unknown = "exclude"
+
+    year = fields.Integer(load_default=None, allow_none=True,
+                          validate=validate.Range(min=rules.MIN_YEAR, max=rules.MAX_YEAR),
+                          metadata={"description": "Year (default: the current year in Asia/Shanghai)"})
+
+
+class CalendarDaySchema(BaseSchema):
+    """A day off or a worked weekend day, and where the calendar has it from."""
+
+    date = fields.Date(attribute="day")
+    weekday = fields.Function(lambda info: info.day.isoweekday(), metadata={"description": "1 = Monday … 7 = Sunday"})
+    kind = fields.Function(lambda info: info.kind.value, metadata={"description": "holiday or workday"})
+    working = fields.Boolean()
+    name = fields.String()
+    source = fields.Function(lambda info: info.source.value, metadata={"description": "package or override"})
+
+
+class CalendarYearSchema(BaseSchema):
+    year = fields.Integer()
+    coverage = fields.String(metadata={"description": "package, overrides or none (working days unknown)"})
+    package_covers = fields.Boolean()
+    override_count = fields.Integer()
+    message = fields.String(allow_none=True, metadata={"description": "Why days is empty, when coverage is none"})
+    days = fields.List(fields.Nested(CalendarDaySchema))
+
+
+class OverrideSchema(BaseSchema):
+    """A stored override."""
+
+    id = fields.Integer()
+    date = fields.Date(attribute="day")
+    kind = fields.Function(lambda row: row.kind.value)
+    name = fields.String()
+    created_by = fields.Function(lambda row: row.created_by.username if row.created_by else None)
+    created_at = fields.AwareDateTime()
+
