@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 
@@ -121,6 +122,16 @@ class Config:
         self.SMS_RECONCILE_DELAY = float(env.get("SMS_RECONCILE_DELAY", "20"))
         self.SMS_STUCK_SECONDS = int(env.get("SMS_STUCK_SECONDS", "120"))
         self.SMS_STATUS_POLL_MINUTES = int(env.get("SMS_STATUS_POLL_MINUTES", "15"))
+
+        # PDF rendering (emergency/pdf.py): Debian's wkhtmltopdf, hardened on every call.
+        self.WKHTMLTOPDF = env.get("WKHTMLTOPDF") or shutil.which("wkhtmltopdf")
+        #: wkhtmltopdf is killed after this long; the caller gets a PdfRenderError.
+        self.PDF_TIMEOUT_SECONDS = float(env.get("PDF_TIMEOUT_SECONDS", "60"))
+
+        # Attachments (emergency/files.py), stored by content hash. None means
+        # ``<instance>/attachments``, resolved when used (the instance path may change).
+        self.ATTACHMENT_DIR = env.get("ATTACHMENT_DIR") or None
+        self.ATTACHMENT_MAX_BYTES = int(env.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 
         # Scheduler process.
         self.SCHEDULER_STANDBY_POLL = float(env.get("SCHEDULER_STANDBY_POLL", "10"))
