@@ -386,10 +386,10 @@ ROUTES: tuple[Route, ...] = (
     # The working-day calendar: officers see it, the admin keeps it.
     Route("/admin/calendar", "GET", "page", officers(200, ent_a=403)),
     Route("/admin/calendar/days", "POST", "page", admin_only(302),
-          body=lambda w: {"date": "2027-06-14", "end": "", "kind": "holiday", "name": "端午节"},
+          body=lambda w: {"date": "2027-09-14", "end": "2027-09-15", "kind": "holiday", "name": "中秋节"},
           may_change=ADMIN_CHANGES),
     Route("/admin/calendar/notice", "POST", "page", admin_only(302),
-          body=lambda w: {"lines": "2027-05-01 2027-05-05 劳动节 holiday\n2027-04-25 workday 劳动节调休"},
+          body=lambda w: {"lines": "2027-05-01 2027-05-05 劳动节 holiday\n2027-06-14 端午节 放假"},
           may_change=ADMIN_CHANGES),
     Route("/admin/calendar/days/<int:day_id>", "GET", "page", admin_only(200), values=CALENDAR_DAY),
     Route("/admin/calendar/days/<int:day_id>", "POST", "page", admin_only(302), values=CALENDAR_DAY,
@@ -398,7 +398,7 @@ ROUTES: tuple[Route, ...] = (
           may_change=ADMIN_CHANGES),
     Route("/api/v1/calendar/holidays", "GET", "api", every(200)),
     Route("/api/v1/calendar/holidays", "POST", "api", admin_only(201),
-          body=lambda w: {"date": "2027-09-15", "kind": "holiday", "name": "中秋节"}, may_change=ADMIN_CHANGES),
+          body=lambda w: {"date": "2027-09-16", "kind": "holiday", "name": "中秋节"}, may_change=ADMIN_CHANGES),
     Route("/api/v1/calendar/holidays/<day>", "DELETE", "api", admin_only(204),
           values=lambda w: {"day": "2027-10-02"}, may_change=ADMIN_CHANGES),
     # The provider's webhooks: public, but nobody gets past a forged signature.

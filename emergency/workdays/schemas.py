@@ -58,7 +58,7 @@ class NoticeLines(Trimmed):
 
 
 class NoticeForm(FormSchema):
-    lines = NoticeLines(required=True, validate=validate.Length(max=20_000))
+    lines = NoticeLines(required=True)
 
 
 class YearQuery(BaseSchema):
