@@ -208,9 +208,10 @@ def test_nothing_is_fetched_over_the_network(pdf_app, tmp_path, http_server, cap
     # Control: wkhtmltopdf on its own fetches what the template asks for.
     source = tmp_path / "remote.html"
     source.write_text(html, encoding="utf-8")
+    environment = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
     subprocess.run(["wkhtmltopdf", "--quiet", str(source), str(tmp_path / "control.pdf")],
                    check=False, capture_output=True, timeout=60,
-                   env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+                   env={**environment, "QT_QPA_PLATFORM": "offscreen"})
     assert {"/style.css", "/image.png"} <= set(http_server.requests), http_server.requests
     http_server.requests.clear()
 

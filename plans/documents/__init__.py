@@ -1,0 +1,1 @@
+"""Plan documents: safe rich text for sections, and import of sections from Word files."""
