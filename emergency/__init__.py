@@ -105,9 +105,11 @@ def _register_blueprints(app: Flask) -> None:
     from .web import views as web_views
     from .workdays import api as workdays_api
     from .workdays import views as workdays_views
+    from plans.filing import views as filing_views
+    from plans.plan import views as plan_views
 
     for blueprint in (web_views.bp, auth_views.bp, auth_views.admin_bp, org_views.bp, audit_views.bp,
-                      messaging_views.bp, webhooks.bp, workdays_views.bp):
+                      messaging_views.bp, webhooks.bp, workdays_views.bp, plan_views.bp, filing_views.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks.bp)  # signed by the provider instead
 

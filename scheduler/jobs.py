@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from emergency.timeutil import SHANGHAI, utcnow
@@ -83,6 +84,13 @@ def sweep_deliveries() -> None:
         logger.info("delivery sweep: %s", found)
 
 
+def sweep_filings() -> None:
+    """Enqueue the filing sweep (deemed filing, deadline reminders); the worker does it."""
+    from .tasks.plans import sweep_filings as task
+
+    task()
+
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("heartbeat", heartbeat, IntervalTrigger(seconds=30, timezone=SHANGHAI),
             "Write the scheduler heartbeat"),
@@ -92,4 +100,8 @@ JOBS: tuple[JobSpec, ...] = (
             "Release scheduled SMS campaigns whose time has come"),
     JobSpec("sweep_deliveries", sweep_deliveries, IntervalTrigger(seconds=60, timezone=SHANGHAI),
             "Re-enqueue lost deliveries, reconcile stuck ones, poll silent ones"),
+    # Hourly in office hours: a filing is deemed filed on the first morning after its fifth
+    # working day, and reminders go out by day (the sweep is idempotent, so repeats are harmless).
+    JobSpec("sweep_filings", sweep_filings, CronTrigger(hour="8-20", minute=5, timezone=SHANGHAI),
+            "Deem undecided filings filed; remind enterprises of filing deadlines"),
 )

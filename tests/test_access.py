@@ -41,6 +41,9 @@ from emergency.messaging.models import Contact, Delivery, OptOut, OrgKind
 from emergency.organisations import operations as org_ops
 from emergency.organisations.models import Enterprise
 from emergency.organisations.schemas import ENTERPRISE_SELF_SERVICE_FIELDS
+from plans.filing import operations as filing_ops
+from plans.filing.models import Filing
+from plans.plan import operations as plan_ops
 from emergency.workdays import operations as calendar_ops
 from emergency.workdays.models import DayKind
 from emergency.workdays.rules import Entry
@@ -57,6 +60,9 @@ B_GROUP_NAME = "乙酒店内部通知群"
 B_CAMPAIGN_TITLE = "乙酒店内部停水通知"
 B_CAMPAIGN_BODY = "【乙酒店】明日9时至12时停水检修，请提前储水。回复1确认。"
 ATTACKER_MOBILE = "13000000666"
+B_PLAN_TITLE = "乙酒店火灾事故专用应急预案"
+B_PLAN_TEXT = "乙酒店客房楼层疏散由楼层服务员引导"
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TWILIO_TOKEN = "walk-auth-token-0123456789abcdef"
 #: Columns that change merely because a request was made (not a change of records).
 NOT_STATE = {("api_token", "last_used_at")}
@@ -89,6 +95,10 @@ class World:
     other_campaign_id: int = 0
     other_delivery_id: int = 0
     other_delivery_sid: str = ""
+    other_plan_id: int = 0
+    other_section_id: int = 0
+    other_attachment_id: int = 0
+    other_filing_id: int = 0
     calendar_day_id: int = 0
     clients: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -97,7 +107,7 @@ class World:
         """Strings that identify enterprise B; A must never be shown any of them."""
         return [self.other.name, self.other.credit_code, "ent-b", B_TOKEN_NAME, B_ADDRESS,
                 B_CONTACT_NAME, B_CONTACT_MOBILE[3:], "137 1111 2222", B_GROUP_NAME, B_CAMPAIGN_TITLE,
-                B_CAMPAIGN_BODY]
+                B_CAMPAIGN_BODY, B_PLAN_TITLE, B_PLAN_TEXT]
 
 
 @pytest.fixture
@@ -136,6 +146,19 @@ def world(app, people, county) -> World:
         Entry(datetime.date(2027, 10, 1), DayKind.holiday, "国庆节"),
         Entry(datetime.date(2027, 10, 2), DayKind.holiday, "国庆节")])
     db.session.commit()
+    # B's comprehensive plan: version 1 published and filed (with its registration form),
+    # version 2 a draft under revision.
+    plan = plan_ops.create_plan(officer, other, {"kind": "comprehensive", "title": B_PLAN_TITLE})
+    first = plan.versions[0]
+    plan_ops.save_section(officer, first, {"title": "应急处置", "body": f"<p>{B_PLAN_TEXT}</p>"}, first.sections[0])
+    attachment = plan_ops.add_attachment(officer, first, "risk_assessment", "乙酒店风险评估.pdf", PDF_BYTES)
+    plan_ops.add_attachment(officer, first, "resource_survey", "乙酒店资源调查.pdf", PDF_BYTES)
+    plan_ops.publish(officer, first, {"principal_name": "乙总", "signed_on": datetime.date(2026, 11, 2)})
+    filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == first.id))
+    filing_ops.submit(people["other_enterprise"], filing, {})
+    filing_ops.accept(officer, filing)
+    draft = plan_ops.start_revision(officer, plan, {"revision_trigger": "risk_changed"})
+    db.session.commit()
     # Webhooks are checked against a configured token: only the signature keeps them out.
     app.config.update(TWILIO_AUTH_TOKEN=TWILIO_TOKEN, PUBLIC_BASE_URL="https://emergency.example.gov.cn")
 
@@ -150,6 +173,8 @@ def world(app, people, county) -> World:
                  new_credit_code=valid_credit_code(), api_credit_code=valid_credit_code(),
                  other_contact_id=contact.id, other_group_id=group.id, other_campaign_id=campaign.id,
                  other_delivery_id=sent.id, other_delivery_sid=sent.provider_sid, calendar_day_id=calendar_day.id,
+                 other_plan_id=plan.id, other_section_id=draft.sections[0].id, other_attachment_id=attachment.id,
+                 other_filing_id=filing.id,
                  clients=clients, tokens=tokens)
 
 
@@ -208,6 +233,19 @@ CONTACT_KEEPERS = frozenset({"admin", "officer", "ent_a"})
 B_CONTACT = lambda w: {"contact_id": w.other_contact_id}  # noqa: E731
 B_GROUP = lambda w: {"group_id": w.other_group_id}  # noqa: E731
 B_CAMPAIGN = lambda w: {"campaign_id": w.other_campaign_id}  # noqa: E731
+B_PLAN = lambda w: {"plan_id": w.other_plan_id}  # noqa: E731
+B_DRAFT = lambda w: {"plan_id": w.other_plan_id, "number": 2}  # noqa: E731
+B_PUBLISHED = lambda w: {"plan_id": w.other_plan_id, "number": 1}  # noqa: E731
+B_SECTION = lambda w: {"plan_id": w.other_plan_id, "number": 2, "section_id": w.other_section_id}  # noqa: E731
+B_ATTACHMENT = lambda w: {"attachment_id": w.other_attachment_id}  # noqa: E731
+B_FILING = lambda w: {"filing_id": w.other_filing_id}  # noqa: E731
+#: Plans are written by the enterprise and, for it, by the bureau's officers.
+PLAN_WRITERS = frozenset({"admin", "officer"})
+
+
+def plan_editor(status: int) -> dict[str, int]:
+    """A change to B's plan: officers may, viewers may not, A never finds it."""
+    return {"admin": status, "officer": status, "viewer": 403, "ent_a": 404}
 CALENDAR_DAY = lambda w: {"day_id": w.calendar_day_id}
 ADMIN_CHANGES = frozenset({"admin"})
 FORGED_SIGNATURE = lambda w: {"X-Twilio-Signature": "Zm9yZ2VkLXNpZ25hdHVyZQ=="}  # noqa: E731
@@ -310,6 +348,56 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/townships", "GET", "api", every(200)),
     # Messaging pages: contacts.
     Route("/messaging/contacts", "GET", "page", every(200)),
+    # Plans and filing (B's plan: version 1 published and filed, version 2 a draft).
+    Route("/plans", "GET", "page", officers(200, ent_a=302),
+          redirect_to={"ent_a": lambda w: f"/enterprises/{w.own.id}/plans"}),
+    Route("/enterprises/<int:enterprise_id>/plans", "GET", "page", officers(200, ent_a=404), values=B_ENTERPRISE),
+    Route("/enterprises/<int:enterprise_id>/plans/new", "GET", "page", plan_editor(200), values=B_ENTERPRISE),
+    Route("/enterprises/<int:enterprise_id>/plans/new", "POST", "page", plan_editor(302), values=B_ENTERPRISE,
+          body=lambda w: {"kind": "special", "title": "走查专项预案"}, may_change=PLAN_WRITERS),
+    Route("/plans/<int:plan_id>", "GET", "page", officers(200, ent_a=404), values=B_PLAN),
+    Route("/plans/<int:plan_id>/revise", "POST", "page", plan_editor(302), values=B_PLAN,
+          body=lambda w: {"revision_trigger": "other", "revision_note": "走查"}),
+    Route("/plans/<int:plan_id>/evaluations", "POST", "page", plan_editor(302), values=B_PLAN,
+          body=lambda w: {"evaluated_on": "2026-11-20", "conclusion": "no_change"}, may_change=PLAN_WRITERS),
+    Route("/plans/<int:plan_id>/compare", "GET", "page", officers(200, ent_a=404), values=B_PLAN),
+    Route("/plans/<int:plan_id>/versions/<int:number>", "GET", "page", officers(200, ent_a=404), values=B_DRAFT),
+    Route("/plans/<int:plan_id>/versions/<int:number>", "POST", "page", plan_editor(302), values=B_DRAFT,
+          body=lambda w: {"title": B_PLAN_TITLE, "accident_types": "火灾、走查"}, may_change=PLAN_WRITERS),
+    Route("/plans/<int:plan_id>/versions/<int:number>/sections/new", "GET", "page", plan_editor(200),
+          values=B_DRAFT),
+    Route("/plans/<int:plan_id>/versions/<int:number>/sections/new", "POST", "page", plan_editor(302),
+          values=B_DRAFT, body=lambda w: {"title": "走查章节", "level": "1", "body": "<p>走查</p>"},
+          may_change=PLAN_WRITERS),
+    Route("/plans/<int:plan_id>/versions/<int:number>/sections/<int:section_id>", "GET", "page",
+          plan_editor(200), values=B_SECTION),
+    Route("/plans/<int:plan_id>/versions/<int:number>/sections/<int:section_id>", "POST", "page",
+          plan_editor(302), values=B_SECTION, body=lambda w: {"title": "总则", "level": "1", "body": "<p>改</p>"},
+          may_change=PLAN_WRITERS),
+    Route("/plans/<int:plan_id>/versions/<int:number>/sections/<int:section_id>/<action>", "POST", "page",
+          plan_editor(302), values=lambda w: {**B_SECTION(w), "action": "down"}, may_change=PLAN_WRITERS),
+    Route("/plans/<int:plan_id>/versions/<int:number>/import", "GET", "page", plan_editor(200), values=B_DRAFT),
+    Route("/plans/<int:plan_id>/versions/<int:number>/import", "POST", "page", plan_editor(422), values=B_DRAFT,
+          body=lambda w: {}),
+    Route("/plans/<int:plan_id>/versions/<int:number>/review", "POST", "page", plan_editor(302), values=B_DRAFT,
+          body=lambda w: {"held_on": "2026-11-20", "conclusion": "pass"}),
+    Route("/plans/<int:plan_id>/versions/<int:number>/attachments", "POST", "page", plan_editor(302),
+          values=B_DRAFT, body=lambda w: {"kind": "other"}),
+    Route("/plans/<int:plan_id>/versions/<int:number>/publish", "POST", "page", plan_editor(302),
+          values=B_DRAFT, body=lambda w: {"principal_name": ""}),
+    Route("/plans/<int:plan_id>/versions/<int:number>/plan.pdf", "GET", "page", officers(200, ent_a=404),
+          values=B_PUBLISHED),
+    Route("/plans/<int:plan_id>/versions/<int:number>/card.pdf", "GET", "page", officers(404, ent_a=404),
+          values=B_PUBLISHED),
+    Route("/attachments/<int:attachment_id>", "GET", "page", officers(200, ent_a=404), values=B_ATTACHMENT),
+    Route("/attachments/<int:attachment_id>/delete", "POST", "page", plan_editor(302), values=B_ATTACHMENT),
+    Route("/filings", "GET", "page", every(200)),
+    Route("/filings/<int:filing_id>", "GET", "page", officers(200, ent_a=404), values=B_FILING),
+    Route("/filings/<int:filing_id>/submit", "POST", "page", plan_editor(302), values=B_FILING),
+    Route("/filings/<int:filing_id>/accept", "POST", "page", officers(302, viewer=403, ent_a=403), values=B_FILING),
+    Route("/filings/<int:filing_id>/return", "POST", "page", officers(302, viewer=403, ent_a=403), values=B_FILING,
+          body=lambda w: {"items": ["plan_text"]}),
+    Route("/filings/<int:filing_id>/form.pdf", "GET", "page", officers(200, ent_a=404), values=B_FILING),
     Route("/messaging/contacts/export.xlsx", "GET", "page", every(200)),
     Route("/messaging/contacts/import", "GET", "page", officers(200, viewer=403, ent_a=200)),
     Route("/messaging/contacts/import", "POST", "page", officers(422, viewer=403, ent_a=422), body=lambda w: {}),

@@ -49,7 +49,7 @@ def load_form(schema: Schema, *, partial: bool = False) -> tuple[dict[str, Any] 
     try:
         return schema.load(_blank_as(schema, raw), partial=partial), {}, raw
     except ValidationError as exc:
-        return None, first_errors(exc.messages), raw
+        return None, first_errors(exc.normalized_messages()), raw
 
 
 def save(operation: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
@@ -59,7 +59,7 @@ def save(operation: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
         result = operation()
     except ValidationError as exc:
         db.session.rollback()
-        return None, first_errors(exc.messages)
+        return None, first_errors(exc.normalized_messages())
     db.session.commit()
     return result, {}
 

@@ -1,0 +1,38 @@
+"""The filing queue and the figures of the officer's dashboard."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from emergency.access import scope_to_user
+from emergency.auth.models import User
+from emergency.extensions import db
+
+from .models import Filing, FilingStatus
+
+
+@dataclass
+class Queue:
+    #: Submitted, the bureau's 5-working-day clock running: soonest deadline first.
+    waiting: list[Filing] = field(default_factory=list)
+    #: Not (re)submitted yet; overdue ones first.
+    to_submit: list[Filing] = field(default_factory=list)
+    overdue: list[Filing] = field(default_factory=list)
+    #: The latest decisions.
+    decided: list[Filing] = field(default_factory=list)
+
+
+def filing_queue(user: User, today: date, decided_limit: int = 50) -> Queue:
+    base = scope_to_user(sa.select(Filing), user, Filing.enterprise_id)
+    queue = Queue()
+    queue.waiting = db.session.scalars(base.where(Filing.status == FilingStatus.submitted)
+                                       .order_by(Filing.decide_by, Filing.id)).all()
+    open_ = db.session.scalars(base.where(Filing.status.in_([FilingStatus.due, FilingStatus.returned]))
+                               .order_by(Filing.submit_by, Filing.id)).all()
+    queue.overdue = [f for f in open_ if f.submit_by < today]
+    queue.to_submit = [f for f in open_ if f.submit_by >= today]
+    queue.decided = db.session.scalars(base.where(Filing.status.in_([FilingStatus.accepted, FilingStatus.deemed_filed]))
+                                       .order_by(Filing.decided_at.desc()).limit(decided_limit)).all()
+    return queue

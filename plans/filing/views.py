@@ -1,0 +1,102 @@
+"""Pages of filing: the officer's queue, a filing with its materials and history, the decisions."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from emergency.access import EDITORS, check_can_edit_enterprise, check_enterprise, require_roles
+from emergency.extensions import db
+from emergency.timeutil import local_today
+from emergency.web.forms import load_form, save
+
+from . import operations
+from .models import EVENT_LABELS, FILING_STATUS_LABELS, MATERIALS, RETURN_REASONS, Filing
+from .pdf import form_pdf
+from .queries import filing_queue
+from .schemas import ReturnInput, SubmitForm
+
+bp = Blueprint("filing", __name__)
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"filing_labels": FILING_STATUS_LABELS, "materials_labels": MATERIALS, "return_reasons": RETURN_REASONS,
+            "days_left": operations.working_days_left, "today": local_today(), "event_labels": EVENT_LABELS}
+
+
+def _filing(filing_id: int, *, edit: bool = False) -> Filing:
+    filing = db.get_or_404(Filing, filing_id)
+    (check_can_edit_enterprise if edit else check_enterprise)(current_user, filing.enterprise_id)
+    return filing
+
+
+@bp.route("/filings")
+@login_required
+def filings():
+    """Officers: the queue by deadline; enterprises: their own filings."""
+    queue = filing_queue(current_user, local_today())
+    return render_template("filing/queue.html", queue=queue)
+
+
+@bp.route("/filings/<int:filing_id>")
+@login_required
+def filing(filing_id: int):
+    item = _filing(filing_id)
+    return render_template("filing/filing.html", filing=item, materials=operations.materials(item))
+
+
+@bp.route("/filings/<int:filing_id>/submit", methods=["POST"])
+@login_required
+def submit(filing_id: int):
+    item = _filing(filing_id, edit=True)
+    data, errors, _raw = load_form(SubmitForm())
+    if not errors:
+        _result, errors = save(lambda: operations.submit(current_user, item, data))
+    if errors:
+        for message in errors.values():
+            flash(message, "error")
+    else:
+        flash(_("Submitted. The bureau decides within 5 working days (by %(date)s).",
+                date=item.decide_by.isoformat()), "success")
+    return redirect(url_for(".filing", filing_id=item.id))
+
+
+@bp.route("/filings/<int:filing_id>/accept", methods=["POST"])
+@require_roles(*EDITORS)
+def accept(filing_id: int):
+    item = _filing(filing_id)
+    _result, errors = save(lambda: operations.accept(current_user, item))
+    for message in errors.values():
+        flash(message, "error")
+    if not errors:
+        flash(_("Filed as %(number)s; the enterprise is told by SMS.", number=item.number), "success")
+    return redirect(url_for(".filing", filing_id=item.id))
+
+
+@bp.route("/filings/<int:filing_id>/return", methods=["POST"])
+@require_roles(*EDITORS)
+def return_(filing_id: int):
+    item = _filing(filing_id)
+
+    def run():
+        data = ReturnInput().load({"items": request.form.getlist("items"), "note": request.form.get("note", "")})
+        return operations.return_filing(current_user, item, data["items"], data["note"])
+
+    _result, errors = save(run)
+    if errors:
+        flash(_("Tick every missing or wrong item."), "error")
+    else:
+        flash(_("Returned; the enterprise is told every item at once."), "success")
+    return redirect(url_for(".filing", filing_id=item.id))
+
+
+@bp.route("/filings/<int:filing_id>/form.pdf")
+@login_required
+def form(filing_id: int):
+    item = _filing(filing_id)
+    if not item.filed:
+        abort(404)
+    return send_file(form_pdf(item), mimetype="application/pdf", download_name=f"备案登记表-{item.number}.pdf")

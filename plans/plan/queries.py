@@ -1,0 +1,30 @@
+"""Scoped lists of plans."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from emergency.access import scope_to_user
+from emergency.auth.models import User
+from emergency.organisations.models import Enterprise
+
+from .models import Plan, PlanKind, PlanVersion, VersionStatus
+
+
+def plan_select(user: User, params: dict[str, Any]) -> sa.Select:
+    query = scope_to_user(sa.select(Plan).join(Enterprise, Enterprise.id == Plan.enterprise_id), user,
+                          Plan.enterprise_id).where(Plan.active.is_(True))
+    if params.get("q"):
+        query = query.where(sa.or_(Plan.title.contains(params["q"]), Enterprise.name.contains(params["q"])))
+    if params.get("kind") in {k.value for k in PlanKind}:
+        query = query.where(Plan.kind == PlanKind(params["kind"]))
+    if params.get("enterprise_id"):
+        query = query.where(Plan.enterprise_id == params["enterprise_id"])
+    published = sa.select(PlanVersion.id).where(PlanVersion.plan_id == Plan.id,
+                                                PlanVersion.status == VersionStatus.published).exists()
+    if params.get("state") == "published":
+        query = query.where(published)
+    elif params.get("state") == "unpublished":
+        query = query.where(~published)
+    return query.order_by(Enterprise.name, Plan.kind, Plan.id)

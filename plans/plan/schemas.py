@@ -1,0 +1,171 @@
+"""Schemas for plans, versions, sections, reviews, publication, revision and evaluation."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from emergency.validation import BaseSchema, FormSchema, text
+
+from .models import EVALUATION_CONCLUSIONS, KEY_PARTS, REVISION_TRIGGERS, PlanKind, ReviewConclusion
+
+
+class PlanInput(BaseSchema):
+    kind = fields.Enum(PlanKind, by_value=True, required=True)
+    title = text(200)
+    subject = text(200, required=False, load_default="")
+    parent_id = fields.Integer(allow_none=True, load_default=None)
+    accident_types = fields.List(text(30), load_default=list)
+
+
+class PlanForm(PlanInput, FormSchema):
+    class Meta(FormSchema.Meta):
+        pass
+
+
+class ResponseLevel(BaseSchema):
+    name = text(20)
+    criteria = text(500, required=False, load_default="")
+
+
+class DraftInput(BaseSchema):
+    """A draft's structured fields (load with ``partial=True`` for a change of some)."""
+
+    title = text(200)
+    subject = text(200, required=False)
+    response_levels = fields.List(fields.Nested(ResponseLevel), validate=validate.Length(max=6))
+    accident_types = fields.List(text(30), validate=validate.Length(max=30))
+    revision_note = text(500, required=False)
+
+
+class SectionInput(BaseSchema):
+    title = text(200)
+    level = fields.Integer(load_default=1, validate=validate.Range(1, 3))
+    #: Rich text; anything outside the safe subset is removed on save.
+    body = fields.String(load_default="", validate=validate.Length(max=200_000))
+    key_part = fields.String(allow_none=True, validate=validate.OneOf(list(KEY_PARTS)))
+    position = fields.Integer(validate=validate.Range(min=1))
+
+
+class SectionForm(SectionInput, FormSchema):
+    class Meta(FormSchema.Meta):
+        pass
+
+
+class ExpertInput(BaseSchema):
+    name = text(50)
+    organisation = text(100)
+    speciality = text(50)
+    no_conflict = fields.Boolean(required=True)
+
+
+class ReviewInput(BaseSchema):
+    held_on = fields.Date(required=True)
+    conclusion = fields.String(required=True, validate=validate.OneOf([c.value for c in ReviewConclusion]))
+    opinion = text(5000, required=False, load_default="")
+    experts = fields.List(fields.Nested(ExpertInput), required=True, validate=validate.Length(min=1, max=30))
+
+
+class PublishInput(BaseSchema):
+    principal_name = text(50)
+    signed_on = fields.Date(required=True)
+    #: Tell the enterprise's staff contacts by SMS.
+    announce = fields.Boolean(load_default=False)
+
+
+class PublishForm(PublishInput, FormSchema):
+    class Meta(FormSchema.Meta):
+        pass
+
+
+class RevisionInput(BaseSchema):
+    revision_trigger = fields.String(required=True, validate=validate.OneOf(list(REVISION_TRIGGERS)))
+    revision_note = text(500, required=False, load_default="")
+
+    @validates_schema
+    def _note_for_other(self, data, **_kwargs):
+        if data.get("revision_trigger") == "other" and not data.get("revision_note"):
+            raise ValidationError({"revision_note": [_("Say what requires the revision.")]})
+
+
+class RevisionForm(RevisionInput, FormSchema):
+    class Meta(FormSchema.Meta):
+        pass
+
+
+class EvaluationInput(BaseSchema):
+    evaluated_on = fields.Date(required=True)
+    conclusion = fields.String(required=True, validate=validate.OneOf(list(EVALUATION_CONCLUSIONS)))
+    note = text(5000, required=False, load_default="")
+
+
+class EvaluationForm(EvaluationInput, FormSchema):
+    class Meta(FormSchema.Meta):
+        pass
+
+
+# --- output ----------------------------------------------------------------------------------
+
+class SectionSchema(BaseSchema):
+    id = fields.Integer()
+    position = fields.Integer()
+    level = fields.Integer()
+    title = fields.String()
+    body = fields.String()
+    key_part = fields.String(allow_none=True)
+
+
+class ReviewSchema(BaseSchema):
+    id = fields.Integer()
+    held_on = fields.Date()
+    conclusion = fields.Function(lambda r: r.conclusion.value)
+    opinion = fields.String()
+    experts = fields.List(fields.Dict())
+    minutes_id = fields.Integer(allow_none=True)
+
+
+class AttachmentSchema(BaseSchema):
+    id = fields.Integer()
+    kind = fields.String()
+    filename = fields.String()
+    size = fields.Integer()
+    file_type = fields.String()
+    sha256 = fields.String()
+    uploaded_at = fields.DateTime()
+
+
+class VersionSchema(BaseSchema):
+    id = fields.Integer()
+    number = fields.Integer()
+    status = fields.Function(lambda v: v.status.value)
+    revision_trigger = fields.String(allow_none=True)
+    revision_note = fields.String()
+    response_levels = fields.List(fields.Dict())
+    accident_types = fields.List(fields.String())
+    principal_name = fields.String(allow_none=True)
+    signed_on = fields.Date(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    key_changes = fields.List(fields.String())
+    content_hash = fields.String(allow_none=True)
+    sections = fields.List(fields.Nested(SectionSchema))
+    reviews = fields.List(fields.Nested(ReviewSchema))
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
+class PlanSchema(BaseSchema):
+    id = fields.Integer()
+    enterprise_id = fields.Integer()
+    kind = fields.Function(lambda p: p.kind.value)
+    title = fields.String()
+    subject = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+    current_version = fields.Function(lambda p: p.current.number if p.current else None)
+    draft_version = fields.Function(lambda p: p.draft.number if p.draft else None)
+    versions = fields.Function(lambda p: [{"number": v.number, "status": v.status.value,
+                                           "signed_on": v.signed_on.isoformat() if v.signed_on else None}
+                                          for v in p.versions])
+
+
+class PlanQuery(BaseSchema):
+    enterprise_id = fields.Integer()
+    kind = fields.String(validate=validate.OneOf([k.value for k in PlanKind]))
