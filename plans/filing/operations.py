@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
@@ -89,7 +90,7 @@ def submit(actor, filing: Filing, data: dict[str, Any]) -> Filing:
             setattr(filing, field, data[field])
     missing = [code for code, ok in materials(filing).items() if not ok]
     if missing:
-        raise ValidationError({"materials": [_("Missing: %(item)s.", item=str(MATERIALS[code])) for code in missing]})
+        raise ValidationError({"materials": [_("Missing: %(items)s.", items="、".join(str(MATERIALS[c]) for c in missing))]})
     resubmission = filing.status == FilingStatus.returned
     today = local_today()
     filing.status = FilingStatus.submitted
@@ -150,7 +151,8 @@ def return_filing(actor, filing: Filing, items: list[str], note: str) -> Filing:
     audit.record(actor, "return", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=_title(filing),
                  changes={"items": list(items), "note": note})
     db.session.flush()
-    listed = "、".join(str(RETURN_REASONS[i]) for i in items)
+    with force_locale("zh_CN"):  # SMS texts are Chinese whatever the officer's screen language
+        listed = "、".join(str(RETURN_REASONS[i]) for i in items)
     rounds = sum(1 for e in filing.events if e.action == "returned")
     _notify(filing, f"returned-{rounds}", _("【%(bureau)s】贵单位《%(title)s》备案材料需补正：%(items)s。请登录系统查看说明并重新提交。",
                                            bureau=_bureau(filing), title=filing.version.plan.title, items=listed))

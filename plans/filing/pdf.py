@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from emergency.organisations.models import Jurisdiction
@@ -15,7 +16,14 @@ from .models import MATERIALS, Filing, FilingStatus
 from .operations import materials
 
 
+
 def form_pdf(filing: Filing) -> Path:
+    """The registration form, in Chinese whatever the screen language (it is an official form)."""
+    with force_locale("zh_CN"):
+        return _form_pdf(filing)
+
+
+def _form_pdf(filing: Filing) -> Path:
     if not filing.filed:
         raise ValueError("only a filed plan has a registration form")
     enterprise = filing.enterprise

@@ -6,10 +6,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from emergency.extensions import db
+from flask_babel import force_locale
+
 from emergency.pdf import cached_pdf, render_pdf
 
 from .models import ATTACHMENT_KINDS, REVISION_TRIGGERS, PlanKind, PlanVersion
 from .operations import fingerprint
+
 
 
 def _filing_number(version: PlanVersion) -> str | None:
@@ -20,7 +23,15 @@ def _filing_number(version: PlanVersion) -> str | None:
 
 
 def plan_pdf(version: PlanVersion) -> Path:
-    """The plan document: cover, sections in order, appendix list (cached per content)."""
+    """The plan document: cover, sections in order, appendix list (cached per content).
+
+    Official documents are in Chinese whatever the screen language of whoever asks first.
+    """
+    with force_locale("zh_CN"):
+        return _plan_pdf(version)
+
+
+def _plan_pdf(version: PlanVersion) -> Path:
     number = _filing_number(version)
     key = f"plan-{version.id}-v{version.number}-{fingerprint(version)[:20]}-{number or 'unfiled'}"
     return cached_pdf(key, lambda: render_pdf("pdf/plan.html", {
@@ -36,6 +47,11 @@ CARD_PARTS = ("应急工作职责", "应急处置", "注意事项")
 
 def card_pdf(version: PlanVersion) -> Path:
     """应急处置卡: one A5 page from an on-site plan's duties, response and precautions."""
+    with force_locale("zh_CN"):
+        return _card_pdf(version)
+
+
+def _card_pdf(version: PlanVersion) -> Path:
     if version.plan.kind != PlanKind.onsite:
         raise ValueError("emergency cards are made from on-site disposal plans")
     sections = [s for s in version.sections if s.level == 1 and any(p in s.title for p in CARD_PARTS)] or \
