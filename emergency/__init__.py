@@ -105,7 +105,9 @@ def _register_blueprints(app: Flask) -> None:
     from .web import views as web_views
     from .workdays import api as workdays_api
     from .workdays import views as workdays_views
+    from plans.filing import api as filing_api
     from plans.filing import views as filing_views
+    from plans.plan import api as plan_api
     from plans.plan import views as plan_views
 
     for blueprint in (web_views.bp, auth_views.bp, auth_views.admin_bp, org_views.bp, audit_views.bp,
@@ -115,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
 
     api = ProblemApi(app)
     register_swagger_assets(app)
-    for blueprint in (auth_api.blp, org_api.blp, audit_api.blp, messaging_api.blp, workdays_api.blp):
+    for blueprint in (auth_api.blp, org_api.blp, audit_api.blp, messaging_api.blp, workdays_api.blp, plan_api.blp,
+                      filing_api.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)

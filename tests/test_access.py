@@ -261,6 +261,11 @@ def campaign_form(w: World) -> dict[str, Any]:
     return {"kind": "warning", "title": "走查预警", "body": "【测试县应急管理局】走查预警。", "priority": "urgent",
             "group_ids": [w.other_group_id]}
 
+# Plans API (routes at the end of ROUTES).
+API_REVIEW = lambda w: {"held_on": "2026-11-20", "conclusion": "pass", "opinion": "同意",  # noqa: E731
+                        "experts": [{"name": "专家甲", "organisation": "县应急专家库", "speciality": "消防",
+                                     "no_conflict": True}]}
+
 ROUTES: tuple[Route, ...] = (
     # Public.
     Route("/login", "GET", "public", every(302, anonymous=200)),
@@ -497,6 +502,41 @@ ROUTES: tuple[Route, ...] = (
     Route("/webhooks/twilio/inbound", "POST", "public", every(403, anonymous=403), headers=FORGED_SIGNATURE,
           body=lambda w: {"MessageSid": "SMforged", "From": B_CONTACT_MOBILE, "To": "+15005550006",
                           "Body": "TD", "AccountSid": "AC1"}),
+    # Plans API.
+    Route("/api/v1/plans", "GET", "api", every(200)),
+    # An enterprise token's new plan is its own enterprise's, whatever enterprise_id says.
+    Route("/api/v1/plans", "POST", "api", officers(201, viewer=403, ent_a=201),
+          body=lambda w: {"enterprise_id": w.other.id, "kind": "onsite", "title": "接口新处置方案"},
+          may_change=PLAN_WRITERS | {"ent_a"}),
+    Route("/api/v1/plans/<int:plan_id>", "GET", "api", officers(200, ent_a=404), values=B_PLAN),
+    Route("/api/v1/plans/<int:plan_id>/versions", "GET", "api", officers(200, ent_a=404), values=B_PLAN),
+    # B already has a draft: a second revision is refused (422) to those who may revise.
+    Route("/api/v1/plans/<int:plan_id>/revisions", "POST", "api", plan_editor(422), values=B_PLAN,
+          body=lambda w: {"revision_trigger": "risk_changed"}),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>", "GET", "api", officers(200, ent_a=404),
+          values=B_DRAFT),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>", "PATCH", "api", plan_editor(200),
+          values=B_DRAFT, body=lambda w: {"accident_types": ["火灾", "被篡改"]}, may_change=PLAN_WRITERS),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/sections", "POST", "api", plan_editor(201),
+          values=B_DRAFT, body=lambda w: {"title": "接口章节", "body": "<p>接口</p>"}, may_change=PLAN_WRITERS),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/review", "POST", "api", plan_editor(201),
+          values=B_DRAFT, body=API_REVIEW, may_change=PLAN_WRITERS),
+    # Signed in the future: refused by the operation (after the enterprise check).
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/publish", "POST", "api", plan_editor(422),
+          values=B_DRAFT, body=lambda w: {"principal_name": "乙总", "signed_on": "2099-01-01"}),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/pdf", "GET", "api", officers(200, ent_a=404),
+          values=B_PUBLISHED),
+    Route("/api/v1/filings", "GET", "api", every(200)),
+    Route("/api/v1/filings/<int:filing_id>", "GET", "api", officers(200, ent_a=404), values=B_FILING),
+    # B's filing is accepted already: submitting, accepting or returning it again is refused.
+    Route("/api/v1/filings/<int:filing_id>/submit", "POST", "api", plan_editor(422), values=B_FILING,
+          body=lambda w: {}),
+    Route("/api/v1/filings/<int:filing_id>/accept", "POST", "api", officers(422, viewer=403, ent_a=403),
+          values=B_FILING),
+    Route("/api/v1/filings/<int:filing_id>/return", "POST", "api", officers(422, viewer=403, ent_a=403),
+          values=B_FILING, body=lambda w: {"items": ["plan_text"]}),
+    Route("/api/v1/filings/<int:filing_id>/form.pdf", "GET", "api", officers(200, ent_a=404),
+          values=B_FILING),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.

@@ -36,3 +36,18 @@ def filing_queue(user: User, today: date, decided_limit: int = 50) -> Queue:
     queue.decided = db.session.scalars(base.where(Filing.status.in_([FilingStatus.accepted, FilingStatus.deemed_filed]))
                                        .order_by(Filing.decided_at.desc()).limit(decided_limit)).all()
     return queue
+
+
+def filing_select(user: User, params: dict) -> sa.Select:
+    """Filings the user may see (officers: all; enterprise users: their own), newest first."""
+    query = scope_to_user(sa.select(Filing), user, Filing.enterprise_id)
+    if params.get("status"):
+        query = query.where(Filing.status == FilingStatus(params["status"]))
+    if params.get("enterprise_id"):
+        query = query.where(Filing.enterprise_id == params["enterprise_id"])
+    if params.get("overdue") is not None:
+        from emergency.timeutil import local_today
+
+        late = sa.and_(Filing.status.in_([FilingStatus.due, FilingStatus.returned]), Filing.submit_by < local_today())
+        query = query.where(late if params["overdue"] else ~late)
+    return query.order_by(Filing.id.desc())
