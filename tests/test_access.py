@@ -497,6 +497,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/webhooks/twilio/inbound", "POST", "public", every(403, anonymous=403), headers=FORGED_SIGNATURE,
           body=lambda w: {"MessageSid": "SMforged", "From": B_CONTACT_MOBILE, "To": "+15005550006",
                           "Body": "TD", "AccountSid": "AC1"}),
+    # Plans dashboard
+    Route("/dashboard/plans", "GET", "page", officers(200, ent_a=403)),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.
