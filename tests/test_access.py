@@ -537,6 +537,8 @@ ROUTES: tuple[Route, ...] = (
           values=B_FILING, body=lambda w: {"items": ["plan_text"]}),
     Route("/api/v1/filings/<int:filing_id>/form.pdf", "GET", "api", officers(200, ent_a=404),
           values=B_FILING),
+    # Plans dashboard
+    Route("/dashboard/plans", "GET", "page", officers(200, ent_a=403)),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.

@@ -4,14 +4,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from emergency.access import EDITORS, check_can_edit_enterprise, check_enterprise, require_roles
+from emergency.access import EDITORS, OFFICERS, check_can_edit_enterprise, check_enterprise, require_roles
 from emergency.extensions import db
 from emergency.timeutil import local_today
 from emergency.web.forms import load_form, save
 
+from . import dashboard as dashboard_queries
 from . import operations
 from .models import EVENT_LABELS, FILING_STATUS_LABELS, MATERIALS, RETURN_REASONS, Filing
 from .pdf import form_pdf
@@ -100,3 +102,12 @@ def form(filing_id: int):
     if not item.filed:
         abort(404)
     return send_file(form_pdf(item), mimetype="application/pdf", download_name=f"备案登记表-{item.number}.pdf")
+
+
+@bp.route("/dashboard/plans")
+@require_roles(*OFFICERS)
+def dashboard():
+    """Officers: filing rates by township and industry, decisions waiting, overdue filings, evaluations due."""
+    today = local_today()
+    figures = dashboard_queries.dashboard(today, str(get_locale() or "zh"))
+    return render_template("filing/dashboard.html", dash=figures, horizon=dashboard_queries.EVALUATION_HORIZON_DAYS)

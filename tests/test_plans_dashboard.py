@@ -1,0 +1,189 @@
+"""The officer's plans dashboard: filing rates overall, by township and by industry (numbers and
+CSS bars), decisions waiting with working days left, overdue filings and evaluations due."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from emergency.extensions import db
+from emergency.timeutil import local_today
+from emergency.workdays.calendar import add_working_days
+from plans.filing import dashboard as dash
+from plans.filing import operations as filing_ops
+from plans.filing.models import Filing, FilingStatus
+from plans.plan import operations as plan_ops
+
+from .conftest import PASSWORD
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def years_ago(today: date, years: int, plus_days: int = 0) -> date:
+    return today.replace(year=today.year - years) + timedelta(days=plus_days)
+
+
+def published(officer, enterprise, *, kind: str = "comprehensive", title: str | None = None,
+              signed_on: date | None = None):
+    """Create, write and publish a plan; return its first version (and its filing, if opened)."""
+    plan = plan_ops.create_plan(officer, enterprise, {
+        "kind": kind, "title": title or f"{enterprise.name}{'综合' if kind == 'comprehensive' else '专项'}应急预案",
+        "subject": "" if kind == "comprehensive" else "火灾", "accident_types": ["火灾"]})
+    version = plan.versions[0]
+    plan_ops.save_section(officer, version, {"body": "<p>成立应急指挥部。</p>"}, section=version.sections[0])
+    for kind_ in ("risk_assessment", "resource_survey"):
+        plan_ops.add_attachment(officer, version, kind_, f"{kind_}.pdf", PDF_BYTES)
+    plan_ops.publish(officer, version, {"principal_name": "张三", "signed_on": signed_on or local_today()})
+    db.session.commit()
+    filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == version.id))
+    return version, filing
+
+
+def submitted(officer, filing):
+    filing_ops.submit(officer, filing, {})
+    db.session.commit()
+    return filing
+
+
+def accepted(officer, filing):
+    submitted(officer, filing)
+    filing_ops.accept(officer, filing)
+    db.session.commit()
+    return filing
+
+
+@pytest.fixture
+def world(people, make_enterprise, county):
+    """城关镇: 甲化工 (hazardous chemicals, nothing filed), 乙酒店 (hotel, filed), a manufacturer and an
+    inactive mall (neither counts). 东城街道: 丁娱乐 (submitted, waiting), 戊宾馆 (overdue).
+    南山镇: 己娱乐 (filed, but a special plan overdue), 庚景区 (filed; a special plan waiting),
+    辛商场 (deemed filed)."""
+    today = local_today()
+    officer = people["officer"]
+    by_name = {t.name: t for t in county.townships}
+    dongcheng, nanshan = by_name["东城街道"], by_name["南山镇"]
+    people["own"].township = people["other"].township = by_name["城关镇"]
+    db.session.commit()
+    w = {"today": today}
+    _v, w["other"] = published(officer, people["other"])
+    accepted(officer, w["other"])
+    published(officer, make_enterprise(name="丙制造有限公司", industry="manufacturing",
+                                               township=people["own"].township),
+              signed_on=years_ago(today, 4))  # need not file nor evaluate
+    make_enterprise(name="壬商场（已注销）", industry="mall", active=False, township=people["own"].township)
+
+    ding = make_enterprise(name="丁娱乐有限公司", industry="entertainment", township=dongcheng)
+    _v, w["ding"] = published(officer, ding)
+    submitted(officer, w["ding"])
+    wu = make_enterprise(name="戊宾馆有限公司", industry="hotel", township=dongcheng)
+    _v, w["wu"] = published(officer, wu)
+    w["wu"].submit_by = today - timedelta(days=30)
+
+    ji = make_enterprise(name="己娱乐有限公司", industry="entertainment", township=nanshan)
+    accepted(officer, published(officer, ji)[1])
+    _v, w["ji_special"] = published(officer, ji, kind="special")
+    w["ji_special"].submit_by = today - timedelta(days=10)
+
+    geng = make_enterprise(name="庚景区管理有限公司", industry="scenic_spot", township=nanshan)
+    w["geng_plan"], filing = published(officer, geng, signed_on=years_ago(today, 3, plus_days=30))
+    accepted(officer, filing)
+    _v, w["geng_special"] = published(officer, geng, kind="special")
+    submitted(officer, w["geng_special"])
+    w["geng_special"].decide_by = add_working_days(today, 1)
+    w["ding"].decide_by = add_working_days(today, 5)
+
+    xin = make_enterprise(name="辛商场有限公司", industry="mall", township=nanshan)
+    w["xin_plan"], filing = published(officer, xin, signed_on=years_ago(today, 3, plus_days=-5))
+    submitted(officer, filing)
+    filing_ops.deem_filed(filing)
+    db.session.commit()
+    return w
+
+
+def login(app, username: str):
+    browser = app.test_client()
+    assert browser.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+    return browser
+
+
+def rows(html: str, kind: str) -> dict[str, tuple[int, int, int]]:
+    found = re.findall(rf'data-{kind}="([^"]+)" data-must-file="(\d+)" data-filed="(\d+)" data-rate="(\d+)"', html)
+    return {label: (int(n), int(f), int(r)) for label, n, f, r in found}
+
+
+def section(html: str, ident: str) -> str:
+    start = html.index(f'id="{ident}"')
+    end = html.find('<section', start)
+    return html[start:end if end > 0 else None]
+
+
+def test_filing_rates_by_township_and_industry(app, people, world):
+    html = login(app, "duty").get("/dashboard/plans").get_data(as_text=True)
+    assert rows(html, "township") == {"城关镇": (2, 1, 50), "东城街道": (2, 0, 0), "南山镇": (3, 2, 66)}
+    assert rows(html, "industry") == {"危险化学品生产经营储存运输": (1, 0, 0), "宾馆饭店": (2, 1, 50),
+                                      "商场超市": (1, 1, 100), "娱乐场所": (2, 0, 0), "旅游景区": (1, 1, 100)}
+    assert '<div class="n" id="overall-must-file">7</div>' in html
+    assert '<div class="n" id="overall-filed">3</div>' in html
+    assert 'id="overall-rate">42%<' in html
+    # The bars: a width in % and the colour of the band.
+    assert '<div class="meter-fill red" style="width: 50%">' in section(html, "by-township")
+    assert '<div class="meter-fill amber" style="width: 66%">' in section(html, "by-township")
+    assert '<div class="meter-fill green" style="width: 100%">' in section(html, "by-industry")
+    assert "备案率" in html and "按乡镇" in html and "按行业" in html
+
+
+def test_waiting_overdue_and_evaluations(app, people, world):
+    html = login(app, "viewer").get("/dashboard/plans").get_data(as_text=True)
+    waiting = section(html, "waiting")
+    assert re.findall(r'data-filing="(\d+)"', waiting) == [str(world["geng_special"].id), str(world["ding"].id)]
+    assert "剩余 1 个工作日" in waiting and "剩余 5 个工作日" in waiting  # operations.working_days_left
+    assert filing_ops.working_days_left(world["geng_special"], world["today"]) == 1
+    overdue = section(html, "overdue")
+    assert re.findall(r'data-filing="(\d+)"', overdue) == [str(world["wu"].id), str(world["ji_special"].id)]
+    assert "戊宾馆有限公司" in overdue and "丁娱乐有限公司" not in overdue
+    evaluations = section(html, "evaluations")
+    assert re.findall(r'data-plan="(\d+)"', evaluations) == [str(world["xin_plan"].plan_id),
+                                                            str(world["geng_plan"].plan_id)]
+    assert "丙制造有限公司" not in evaluations  # need not evaluate
+    today = world["today"]
+    assert years_ago(today, 3, plus_days=-5).replace(year=today.year).isoformat() in evaluations
+
+
+def test_the_rates_take_one_grouped_query(app, people, world):
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        overall, by_township, _by_industry = dash.filing_rates(world["today"])
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert (overall.must_file, overall.filed) == (7, 3)
+    assert len(statements) == 2 and "GROUP BY" in statements[1]
+    assert [r.colour for r in by_township] == ["red", "red", "amber"]
+
+
+def test_a_submitted_filing_past_its_decision_date_does_not_count(app, people, world):
+    world["geng_special"].decide_by = world["today"] - timedelta(days=1)
+    db.session.commit()
+    _overall, by_township, _ = dash.filing_rates(world["today"])
+    assert {r.label: r.filed for r in by_township}["南山镇"] == 1
+
+
+def test_an_empty_county(app, people, county):
+    from emergency.organisations.models import Enterprise
+
+    db.session.execute(sa.update(Enterprise).values(industry="manufacturing"))
+    db.session.commit()
+    html = login(app, "viewer").get("/dashboard/plans").get_data(as_text=True)
+    assert "暂无须备案的企业" in html and 'id="overall-rate">—<' in html
+
+
+def test_only_officers_see_the_dashboard(app, people, county):
+    assert login(app, "ent-a").get("/dashboard/plans").status_code == 403
+    for user in ("admin", "duty", "viewer"):
+        response = login(app, user).get("/dashboard/plans")
+        assert response.status_code == 200
+    assert "暂无须备案的企业" not in response.get_data(as_text=True)  # 甲化工 and 乙酒店 must file
+    assert 'href="/dashboard/plans"' in login(app, "duty").get("/filings").get_data(as_text=True)
