@@ -104,7 +104,7 @@ def test_create_write_publish_file_and_accept(client, auth, people):
     assert filing["status"] == "due" and filing["version"] == 1
     missing = problem(client.post(f"/api/v1/filings/{filing['id']}/submit", headers=ent_b, json={}), 422)
     details = errors_by_field(missing)["materials"]
-    assert details == ["Missing: Risk assessment result.", "Missing: Emergency resource survey."]
+    assert details == ["Missing: Risk assessment result、Emergency resource survey."]
 
     attach_materials(plan["id"], people["other_enterprise"])
     submitted = client.post(f"/api/v1/filings/{filing['id']}/submit", headers=ent_b,
