@@ -58,3 +58,13 @@ def check_can_edit_enterprise(user: User, enterprise_id: int | None) -> None:
     check_enterprise(user, enterprise_id)
     if user.role == Role.viewer:
         abort(403)
+
+
+def record_for(user: User, model, record_id: int, *, edit: bool = False):
+    """The ``model`` row with ``record_id`` if ``user`` may see it (and, with ``edit``, change
+    it): 404 when it is missing or out of reach, 403 for read-only users who would change it."""
+    from .extensions import db
+
+    record = db.get_or_404(model, record_id)
+    (check_can_edit_enterprise if edit else check_enterprise)(user, record.enterprise_id)
+    return record

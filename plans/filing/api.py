@@ -6,7 +6,7 @@ from flask import abort, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from emergency.access import EDITORS, check_can_edit_enterprise, check_enterprise
+from emergency.access import EDITORS, record_for
 from emergency.api import api_user, token_required
 from emergency.auth.models import Role
 from emergency.extensions import db
@@ -26,9 +26,7 @@ INVALID = "Invalid fields or a rule of filing (problem details)"
 
 
 def _filing(filing_id: int, *, edit: bool = False) -> Filing:
-    filing = db.get_or_404(Filing, filing_id)
-    (check_can_edit_enterprise if edit else check_enterprise)(api_user(), filing.enterprise_id)
-    return filing
+    return record_for(api_user(), Filing, filing_id, edit=edit)
 
 
 @blp.route("/filings")

@@ -25,7 +25,7 @@ from emergency.transactions import on_commit
 from emergency.workdays.calendar import CalendarNotCovered, add_working_days, working_days_between
 from plans.plan.models import PlanVersion, VersionStatus
 
-from .models import FILED, MATERIALS, RETURN_REASONS, Filing, FilingEvent, FilingStatus
+from .models import MATERIALS, RETURN_REASONS, Filing, FilingEvent, FilingStatus
 
 logger = logging.getLogger(__name__)
 SUBMIT_WORKING_DAYS = 20
@@ -258,7 +258,3 @@ def _render_form_later(filing_id: int) -> None:
         plan_tasks.render_filing_form(filing_id)
 
     on_commit(enqueue)
-
-
-def is_filed(filing: Filing) -> bool:
-    return filing.status in FILED

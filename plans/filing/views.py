@@ -8,8 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from emergency.access import EDITORS, OFFICERS, check_can_edit_enterprise, check_enterprise, require_roles
-from emergency.extensions import db
+from emergency.access import EDITORS, OFFICERS, record_for, require_roles
 from emergency.timeutil import local_today
 from emergency.web.forms import load_form, save
 
@@ -30,9 +29,7 @@ def _labels() -> dict[str, Any]:
 
 
 def _filing(filing_id: int, *, edit: bool = False) -> Filing:
-    filing = db.get_or_404(Filing, filing_id)
-    (check_can_edit_enterprise if edit else check_enterprise)(current_user, filing.enterprise_id)
-    return filing
+    return record_for(current_user, Filing, filing_id, edit=edit)
 
 
 @bp.route("/filings")

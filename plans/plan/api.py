@@ -1,13 +1,13 @@
 """/api/v1: plans, their versions and sections, review, publication, revision and the plan PDF."""
 from __future__ import annotations
 
-from flask import abort, send_file
+from flask import send_file
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields
 
-from emergency.access import check_can_edit_enterprise, check_enterprise
+from emergency.access import record_for
 from emergency.api import api_user, token_required
 from emergency.auth.models import Role
 from emergency.extensions import db
@@ -17,7 +17,7 @@ from emergency.organisations.models import Enterprise
 from . import operations
 from .models import Plan, PlanVersion
 from .pdf import plan_pdf
-from .queries import plan_select
+from .queries import plan_select, version_for
 from .schemas import (
     DraftInput,
     PlanInput,
@@ -47,17 +47,11 @@ class PlanCreateInput(PlanInput):
 
 
 def _plan(plan_id: int, *, edit: bool = False) -> Plan:
-    plan = db.get_or_404(Plan, plan_id)
-    (check_can_edit_enterprise if edit else check_enterprise)(api_user(), plan.enterprise_id)
-    return plan
+    return record_for(api_user(), Plan, plan_id, edit=edit)
 
 
 def _version(plan_id: int, number: int, *, edit: bool = False) -> PlanVersion:
-    plan = _plan(plan_id, edit=edit)
-    version = next((v for v in plan.versions if v.number == number), None)
-    if version is None:
-        abort(404)
-    return version
+    return version_for(api_user(), plan_id, number, edit=edit)
 
 
 def _enterprise_for(data: dict) -> Enterprise:

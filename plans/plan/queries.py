@@ -5,7 +5,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from emergency.access import scope_to_user
+from flask import abort
+
+from emergency.access import record_for, scope_to_user
 from emergency.auth.models import User
 from emergency.organisations.models import Enterprise
 
@@ -28,3 +30,12 @@ def plan_select(user: User, params: dict[str, Any]) -> sa.Select:
     elif params.get("state") == "unpublished":
         query = query.where(~published)
     return query.order_by(Enterprise.name, Plan.kind, Plan.id)
+
+
+def version_for(user: User, plan_id: int, number: int, *, edit: bool = False) -> PlanVersion:
+    """Version ``number`` of a plan ``user`` may see (or change, with ``edit``), else 404/403."""
+    plan = record_for(user, Plan, plan_id, edit=edit)
+    version = next((v for v in plan.versions if v.number == number), None)
+    if version is None:
+        abort(404)
+    return version

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from emergency import files
-from emergency.access import check_can_edit_enterprise, check_enterprise
+from emergency.access import check_can_edit_enterprise, check_enterprise, record_for
 from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.models import Enterprise
@@ -28,7 +28,7 @@ from .models import (
     REVISION_TRIGGERS, VERSION_STATUS_LABELS, Attachment, Evaluation, Plan, PlanKind, PlanSection, PlanVersion,
 )
 from .pdf import card_pdf, plan_pdf
-from .queries import plan_select
+from .queries import plan_select, version_for
 from .schemas import (
     DraftInput, EvaluationForm, PlanForm, PublishForm, ReviewInput, RevisionForm, SectionForm,
 )
@@ -44,17 +44,17 @@ def _labels() -> dict[str, Any]:
 
 
 def _plan(plan_id: int, *, edit: bool = False) -> Plan:
-    plan = db.get_or_404(Plan, plan_id)
-    (check_can_edit_enterprise if edit else check_enterprise)(current_user, plan.enterprise_id)
-    return plan
+    return record_for(current_user, Plan, plan_id, edit=edit)
 
 
 def _version(plan_id: int, number: int, *, edit: bool = False) -> PlanVersion:
-    plan = _plan(plan_id, edit=edit)
-    version = next((v for v in plan.versions if v.number == number), None)
-    if version is None:
-        abort(404)
-    return version
+    return version_for(current_user, plan_id, number, edit=edit)
+
+
+def _typed_list(name: str) -> list[str]:
+    """A form field typed as a list separated by 、 or commas (full- or half-width)."""
+    text = (request.form.get(name) or "").replace("，", ",").replace("、", ",")
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _back(version: PlanVersion, anchor: str = ""):
@@ -97,8 +97,7 @@ def plan_new(enterprise_id: int):
     if request.method == "POST":
         values = form_data(set(PlanForm().fields))
         raw = _blank_as(PlanForm(), values)
-        raw["accident_types"] = [t.strip() for t in (request.form.get("accident_types") or "").replace("，", ",")
-                                 .replace("、", ",").split(",") if t.strip()]
+        raw["accident_types"] = _typed_list("accident_types")
         plan, errors = save(lambda: operations.create_plan(current_user, enterprise, PlanForm().load(raw)))
         if not errors:
             flash(_("Plan created from the GB/T 29639-2020 outline: fill in its sections."), "success")
@@ -204,8 +203,7 @@ def version(plan_id: int, number: int):
     if request.method == "POST":
         levels = [{"name": n.strip(), "criteria": c.strip()} for n, c in
                   zip(request.form.getlist("level_name"), request.form.getlist("level_criteria")) if n.strip()]
-        types = [t.strip() for t in (request.form.get("accident_types") or "").replace("，", ",")
-                 .replace("、", ",").split(",") if t.strip()]
+        types = _typed_list("accident_types")
         raw = {"title": request.form.get("title", ""), "subject": request.form.get("subject", ""),
                "response_levels": levels, "accident_types": types}
         if item.revision_trigger:
@@ -384,8 +382,7 @@ def attach(plan_id: int, number: int):
 @bp.route("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
-    item = db.get_or_404(Attachment, attachment_id)
-    check_enterprise(current_user, item.enterprise_id)
+    item = record_for(current_user, Attachment, attachment_id)
     return send_file(files.path_for(item.sha256), mimetype=files.MIME_TYPES[item.file_type], as_attachment=True,
                      download_name=item.filename)
 
@@ -393,8 +390,7 @@ def attachment(attachment_id: int):
 @bp.route("/attachments/<int:attachment_id>/delete", methods=["POST"])
 @login_required
 def attachment_delete(attachment_id: int):
-    item = db.get_or_404(Attachment, attachment_id)
-    check_can_edit_enterprise(current_user, item.enterprise_id)
+    item = record_for(current_user, Attachment, attachment_id, edit=True)
     version = item.version
     _result, errors = save(lambda: operations.remove_attachment(current_user, item))
     for message in errors.values():
