@@ -105,19 +105,27 @@ def _register_blueprints(app: Flask) -> None:
     from .web import views as web_views
     from .workdays import api as workdays_api
     from .workdays import views as workdays_views
+    from plans.drills import api as drill_api
+    from plans.drills import calendar_views as drill_calendar_views
+    from plans.drills import dashboard_views as drill_dashboard_views
+    from plans.drills import feed_api as drill_feed_api
+    from plans.drills import record_api as drill_record_api
+    from plans.drills import record_views as drill_record_views
+    from plans.drills import views as drill_views
     from plans.filing import api as filing_api
     from plans.filing import views as filing_views
     from plans.plan import api as plan_api
     from plans.plan import views as plan_views
 
     for blueprint in (web_views.bp, auth_views.bp, auth_views.admin_bp, org_views.bp, audit_views.bp,
-                      messaging_views.bp, webhooks.bp, workdays_views.bp, plan_views.bp, filing_views.bp):
+                      messaging_views.bp, webhooks.bp, workdays_views.bp, plan_views.bp, filing_views.bp, drill_views.bp, drill_record_views.bp,
+                      drill_calendar_views.bp, drill_dashboard_views.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks.bp)  # signed by the provider instead
 
     api = ProblemApi(app)
     register_swagger_assets(app)
     for blueprint in (auth_api.blp, org_api.blp, audit_api.blp, messaging_api.blp, workdays_api.blp, plan_api.blp,
-                      filing_api.blp):
+                      filing_api.blp, drill_api.blp, drill_record_api.blp, drill_feed_api.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)

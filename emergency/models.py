@@ -9,3 +9,7 @@ from .organisations.models import Enterprise, Jurisdiction, Township  # noqa: F4
 from .workdays.models import CalendarDay  # noqa: F401
 from plans.filing.models import Filing, FilingEvent  # noqa: F401, E402
 from plans.plan.models import Attachment, Evaluation, Plan, PlanSection, PlanVersion, Review  # noqa: F401, E402
+from plans.drills.models import (  # noqa: F401, E402
+    CalendarFeed, CorrectiveAction, Drill, DrillCycle, DrillEvaluation, DrillFile, Occurrence, PublicationOverride,
+    SpotCheck,
+)

@@ -258,3 +258,20 @@ def token_for(client) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
     return get
+
+
+def drill_of(version, actor=None, **fields):
+    """Record a tabletop drill that exercises ``version`` (a new plan's draft must be drilled
+    before publication): setup for tests about what comes after."""
+    from datetime import datetime as _datetime
+
+    from emergency.extensions import db
+    from emergency.timeutil import SHANGHAI
+    from plans.drills import records
+
+    data = {"title": f"{version.plan.title}桌面推演", "started_at": _datetime.now(SHANGHAI).replace(microsecond=0),
+            "duration_minutes": 60, "form": "tabletop", "content": "single", "purpose": "inspection",
+            "version_ids": [version.id]} | fields
+    drill = records.record_drill(actor, version.plan.enterprise, data)
+    db.session.commit()
+    return drill

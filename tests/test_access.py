@@ -47,7 +47,7 @@ from plans.plan import operations as plan_ops
 from emergency.workdays import operations as calendar_ops
 from emergency.workdays.models import DayKind
 from emergency.workdays.rules import Entry
-from tests.conftest import PASSWORD, valid_credit_code
+from tests.conftest import PASSWORD, drill_of, valid_credit_code
 
 ROLES = ("anonymous", "admin", "officer", "viewer", "ent_a")
 LOGGED_IN = ROLES[1:]
@@ -153,6 +153,7 @@ def world(app, people, county) -> World:
     plan_ops.save_section(officer, first, {"title": "应急处置", "body": f"<p>{B_PLAN_TEXT}</p>"}, first.sections[0])
     attachment = plan_ops.add_attachment(officer, first, "risk_assessment", "乙酒店风险评估.pdf", PDF_BYTES)
     plan_ops.add_attachment(officer, first, "resource_survey", "乙酒店资源调查.pdf", PDF_BYTES)
+    drill_of(first)
     plan_ops.publish(officer, first, {"principal_name": "乙总", "signed_on": datetime.date(2026, 11, 2)})
     filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == first.id))
     filing_ops.submit(people["other_enterprise"], filing, {})

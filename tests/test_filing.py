@@ -20,7 +20,7 @@ from plans.filing import operations as filing_ops
 from plans.filing.models import Filing, FilingStatus
 from plans.plan import operations as plan_ops
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, drill_of
 from .test_plans import PDF_BYTES, flashes
 
 D = date.fromisoformat
@@ -51,6 +51,7 @@ def published_filing(people, enterprise, *, with_materials: bool = True) -> Fili
     plan_ops.save_section(officer, version, {"title": "应急处置", "body": "<p>疏散客人。</p>"}, version.sections[0])
     if with_materials:
         add_materials(officer, version)
+    drill_of(version)
     plan_ops.publish(officer, version, {"principal_name": "乙总", "signed_on": datetime.now(SHANGHAI).date()})
     db.session.commit()
     return db.session.scalar(sa.select(Filing).where(Filing.version_id == version.id))

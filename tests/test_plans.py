@@ -19,7 +19,9 @@ from plans.filing.models import Filing, FilingStatus
 from plans.plan import operations
 from plans.plan.models import Plan, PlanSection, PlanVersion, VersionStatus
 
-from .conftest import PASSWORD
+from plans.drills import gate
+
+from .conftest import PASSWORD, drill_of
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -66,6 +68,8 @@ def review(browser, version: PlanVersion, **fields):
 
 
 def publish(browser, version: PlanVersion, **fields):
+    if gate.needs_drill(version) and not gate.drilled(version):
+        drill_of(version)
     data = {"principal_name": "张三", "signed_on": local_today().isoformat()} | fields
     return browser.post(f"/plans/{version.plan_id}/versions/{version.number}/publish", data=data)
 

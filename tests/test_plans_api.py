@@ -14,6 +14,8 @@ from plans.filing.models import Filing
 from plans.plan import operations as plan_ops
 from plans.plan.models import Plan, PlanVersion
 
+from .conftest import drill_of
+
 PROBLEM = "application/problem+json"
 EN = {"Accept-Language": "en"}
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -53,6 +55,7 @@ def publish_first(client, headers, plan_id: int) -> dict[str, Any]:
     section = client.post(f"/api/v1/plans/{plan_id}/versions/1/sections", headers=headers,
                           json={"title": "应急处置", "body": "<p>楼层服务员引导疏散</p><script>alert(1)</script>"})
     assert section.status_code == 201, section.get_json()
+    drill_of(db.session.get(Plan, plan_id).versions[0])
     published = client.post(f"/api/v1/plans/{plan_id}/versions/1/publish", headers=headers,
                             json={"principal_name": "乙总", "signed_on": local_today().isoformat()})
     assert published.status_code == 200, published.get_json()
@@ -207,6 +210,7 @@ def test_review_is_recorded_and_required_for_high_risk(client, auth, people):
         "experts": [{**expert, "no_conflict": True}]})
     assert review.status_code == 201, review.get_json()
     assert review.get_json()["conclusion"] == "pass"
+    drill_of(db.session.get(Plan, plan["id"]).versions[0])
     published = client.post(f"{url}/publish", headers=ent_a,
                             json={"principal_name": "甲总", "signed_on": local_today().isoformat()})
     assert published.status_code == 200, published.get_json()
@@ -285,7 +289,10 @@ def test_validation_errors_are_problem_details(client, auth, people):
     assert set(section) == {"level", "key_part"}
     empty = problem(client.post(f"{url}/publish", headers=officer,
                                 json={"principal_name": "乙总", "signed_on": local_today().isoformat()}), 422)
-    assert errors_by_field(empty) == {"version": ["The plan has no text yet."]}
+    assert errors_by_field(empty) == {"version": [
+        "The plan has no text yet.",
+        "Article 33: a new plan is tested by a drill before it is issued; record a drill of this draft "
+        "(or ask the bureau to waive it with a reason)."]}
     assert set(errors_by_field(problem(client.post(f"{url}/publish", headers=officer,
                                                    json={"signed_on": "tomorrow"}), 422))) == {
         "principal_name", "signed_on"}

@@ -16,7 +16,7 @@ from plans.filing import operations as filing_ops
 from plans.filing.models import Filing, FilingStatus
 from plans.plan import operations as plan_ops
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, drill_of
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -35,6 +35,7 @@ def published(officer, enterprise, *, kind: str = "comprehensive", title: str | 
     plan_ops.save_section(officer, version, {"body": "<p>成立应急指挥部。</p>"}, section=version.sections[0])
     for kind_ in ("risk_assessment", "resource_survey"):
         plan_ops.add_attachment(officer, version, kind_, f"{kind_}.pdf", PDF_BYTES)
+    drill_of(version)
     plan_ops.publish(officer, version, {"principal_name": "张三", "signed_on": signed_on or local_today()})
     db.session.commit()
     filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == version.id))

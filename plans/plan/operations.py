@@ -231,6 +231,9 @@ def publication_blockers(version: PlanVersion) -> list[str]:
                           "record a passing review first."))
     if not any((s.body or "").strip() for s in version.sections):
         blockers.append(_("The plan has no text yet."))
+    from plans.drills import gate
+
+    blockers += gate.blockers(version)
     return blockers
 
 
@@ -273,14 +276,15 @@ def publish(actor, version: PlanVersion, data: dict[str, Any]) -> PlanVersion:
     plan = version.plan
     previous = plan.current
     version.key_changes = key_changes(previous, version)
-    if previous is not None:
-        previous.status = VersionStatus.superseded
-    version.principal_name = data["principal_name"]
-    version.signed_on = data["signed_on"]
-    version.status = VersionStatus.published
-    version.published_at = utcnow()
-    version.published_by_id = getattr(actor, "id", None)
-    version.content_hash = fingerprint(version)
+    with db.session.no_autoflush:  # the guard must see the publication as one change
+        if previous is not None:
+            previous.status = VersionStatus.superseded
+        version.principal_name = data["principal_name"]
+        version.signed_on = data["signed_on"]
+        version.content_hash = fingerprint(version)
+        version.status = VersionStatus.published
+        version.published_at = utcnow()
+        version.published_by_id = getattr(actor, "id", None)
     db.session.flush()
     audit.record(actor, "publish", "plan_version", version.id, enterprise_id=plan.enterprise_id,
                  summary=f"{plan.title} v{version.number}",
