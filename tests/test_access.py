@@ -43,6 +43,8 @@ from emergency.organisations.models import Enterprise
 from emergency.organisations.schemas import ENTERPRISE_SELF_SERVICE_FIELDS
 from plans.filing import operations as filing_ops
 from plans.filing.models import Filing
+from plans.drills import cycles as cycle_ops
+from plans.drills.models import Occurrence
 from plans.plan import operations as plan_ops
 from emergency.workdays import operations as calendar_ops
 from emergency.workdays.models import DayKind
@@ -62,6 +64,7 @@ B_CAMPAIGN_BODY = "【乙酒店】明日9时至12时停水检修，请提前储�
 ATTACKER_MOBILE = "13000000666"
 B_PLAN_TITLE = "乙酒店火灾事故专用应急预案"
 B_PLAN_TEXT = "乙酒店客房楼层疏散由楼层服务员引导"
+B_CYCLE_NAME = "乙酒店客房楼层每周疏散小练"
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TWILIO_TOKEN = "walk-auth-token-0123456789abcdef"
 #: Columns that change merely because a request was made (not a change of records).
@@ -99,6 +102,9 @@ class World:
     other_section_id: int = 0
     other_attachment_id: int = 0
     other_filing_id: int = 0
+    other_cycle_id: int = 0
+    other_spare_cycle_id: int = 0
+    other_occurrence_ids: tuple[int, ...] = ()
     calendar_day_id: int = 0
     clients: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -107,7 +113,7 @@ class World:
         """Strings that identify enterprise B; A must never be shown any of them."""
         return [self.other.name, self.other.credit_code, "ent-b", B_TOKEN_NAME, B_ADDRESS,
                 B_CONTACT_NAME, B_CONTACT_MOBILE[3:], "137 1111 2222", B_GROUP_NAME, B_CAMPAIGN_TITLE,
-                B_CAMPAIGN_BODY, B_PLAN_TITLE, B_PLAN_TEXT]
+                B_CAMPAIGN_BODY, B_PLAN_TITLE, B_PLAN_TEXT, B_CYCLE_NAME]
 
 
 @pytest.fixture
@@ -160,6 +166,14 @@ def world(app, people, county) -> World:
     filing_ops.accept(officer, filing)
     draft = plan_ops.start_revision(officer, plan, {"revision_trigger": "risk_changed"})
     db.session.commit()
+    # Drills: two weekly cycles of B (one to change, one to stop) and their occurrences.
+    cycle = cycle_ops.create_cycle(officer, other, {"name": B_CYCLE_NAME, "preset": "weekly_small",
+                                                    "starts_on": datetime.date.today()})
+    spare = cycle_ops.create_cycle(officer, other, {"name": B_CYCLE_NAME + "（备用）", "preset": "monthly_large",
+                                                    "starts_on": datetime.date.today()})
+    db.session.commit()
+    b_occurrences = tuple(db.session.scalars(sa.select(Occurrence.id).where(Occurrence.cycle_id == cycle.id)
+                                             .order_by(Occurrence.due_on)).all()[:2])
     # Webhooks are checked against a configured token: only the signature keeps them out.
     app.config.update(TWILIO_AUTH_TOKEN=TWILIO_TOKEN, PUBLIC_BASE_URL="https://emergency.example.gov.cn")
 
@@ -175,7 +189,8 @@ def world(app, people, county) -> World:
                  other_contact_id=contact.id, other_group_id=group.id, other_campaign_id=campaign.id,
                  other_delivery_id=sent.id, other_delivery_sid=sent.provider_sid, calendar_day_id=calendar_day.id,
                  other_plan_id=plan.id, other_section_id=draft.sections[0].id, other_attachment_id=attachment.id,
-                 other_filing_id=filing.id,
+                 other_filing_id=filing.id, other_cycle_id=cycle.id, other_spare_cycle_id=spare.id,
+                 other_occurrence_ids=b_occurrences,
                  clients=clients, tokens=tokens)
 
 
@@ -248,6 +263,16 @@ def plan_editor(status: int) -> dict[str, int]:
     """A change to B's plan: officers may, viewers may not, A never finds it."""
     return {"admin": status, "officer": status, "viewer": 403, "ent_a": 404}
 CALENDAR_DAY = lambda w: {"day_id": w.calendar_day_id}
+B_CYCLE = lambda w: {"cycle_id": w.other_cycle_id}  # noqa: E731
+B_SPARE_CYCLE = lambda w: {"cycle_id": w.other_spare_cycle_id}  # noqa: E731
+B_OCCURRENCE = lambda w: {"occurrence_id": w.other_occurrence_ids[0]}  # noqa: E731
+B_OTHER_OCCURRENCE = lambda w: {"occurrence_id": w.other_occurrence_ids[1]}  # noqa: E731
+#: Drill cycles are kept by the enterprise itself and, for it, by officers.
+DRILL_KEEPERS = frozenset({"admin", "officer", "ent_a"})
+
+
+def cycle_form(w: World) -> dict[str, Any]:
+    return {"name": "走查演练周期", "preset": "weekly_small", "starts_on": datetime.date.today().isoformat()}
 ADMIN_CHANGES = frozenset({"admin"})
 FORGED_SIGNATURE = lambda w: {"X-Twilio-Signature": "Zm9yZ2VkLXNpZ25hdHVyZQ=="}  # noqa: E731
 
@@ -540,6 +565,33 @@ ROUTES: tuple[Route, ...] = (
           values=B_FILING),
     # Plans dashboard
     Route("/dashboard/plans", "GET", "page", officers(200, ent_a=403)),
+    # Drill cycles and occurrences (B's weekly cycle, its spare cycle and occurrences).
+    Route("/drill-cycles", "GET", "page", every(200)),
+    Route("/enterprises/<int:enterprise_id>/drill-cycles/new", "GET", "page", plan_editor(200), values=B_ENTERPRISE),
+    Route("/enterprises/<int:enterprise_id>/drill-cycles/new", "POST", "page", plan_editor(302),
+          values=B_ENTERPRISE, body=cycle_form, may_change=PLAN_WRITERS),
+    Route("/drill-cycles/<int:cycle_id>", "GET", "page", officers(200, ent_a=404), values=B_CYCLE),
+    Route("/drill-cycles/<int:cycle_id>/edit", "GET", "page", plan_editor(200), values=B_CYCLE),
+    Route("/drill-cycles/<int:cycle_id>/edit", "POST", "page", plan_editor(302), values=B_CYCLE,
+          body=lambda w: {"name": B_CYCLE_NAME, "preset": "weekly_small", "start_time": "10:00",
+                          "starts_on": datetime.date.today().isoformat()}, may_change=PLAN_WRITERS),
+    Route("/drill-cycles/<int:cycle_id>/stop", "POST", "page", plan_editor(302), values=B_SPARE_CYCLE,
+          may_change=PLAN_WRITERS),
+    Route("/occurrences", "GET", "page", every(200)),
+    Route("/occurrences/<int:occurrence_id>/excuse", "POST", "page", plan_editor(302), values=B_OCCURRENCE,
+          body=lambda w: {"reason": "走查豁免"}, may_change=PLAN_WRITERS),
+    Route("/api/v1/drill-cycles", "GET", "api", every(200)),
+    Route("/api/v1/drill-cycles", "POST", "api", officers(201, viewer=403, ent_a=201),
+          body=lambda w: {**cycle_form(w), "enterprise_id": w.other.id}, may_change=DRILL_KEEPERS),
+    Route("/api/v1/drill-cycles/<int:cycle_id>", "GET", "api", officers(200, ent_a=404), values=B_CYCLE),
+    Route("/api/v1/drill-cycles/<int:cycle_id>", "PATCH", "api", plan_editor(200), values=B_CYCLE,
+          body=lambda w: {"lead_days": 2}, may_change=PLAN_WRITERS),
+    Route("/api/v1/drill-cycles/<int:cycle_id>", "DELETE", "api", plan_editor(200), values=B_SPARE_CYCLE,
+          may_change=PLAN_WRITERS),
+    Route("/api/v1/occurrences", "GET", "api", every(200)),
+    Route("/api/v1/occurrences/<int:occurrence_id>", "GET", "api", officers(200, ent_a=404), values=B_OCCURRENCE),
+    Route("/api/v1/occurrences/<int:occurrence_id>/excuse", "POST", "api", plan_editor(200),
+          values=B_OTHER_OCCURRENCE, body=lambda w: {"reason": "走查"}, may_change=PLAN_WRITERS),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.

@@ -148,3 +148,78 @@ class OverrideInput(BaseSchema):
 class OverrideForm(OverrideInput, FormSchema):
     class Meta(FormSchema.Meta):
         pass
+
+
+class CycleCreateInput(CycleInput):
+    pass
+
+
+class CycleUpdateInput(CycleInput):
+    """A change of some fields (the others keep their values)."""
+
+    class Meta(BaseSchema.Meta):
+        pass
+
+
+class CycleSchema(BaseSchema):
+    id = fields.Integer()
+    enterprise_id = fields.Integer()
+    name = fields.String()
+    preset = fields.String()
+    scope_kind = fields.String()
+    scope_name = fields.String()
+    rule = fields.Dict()
+    rule_text = fields.Function(lambda c: recurrence.describe(c.rule))
+    start_time = fields.String()
+    duration_minutes = fields.Integer()
+    grace_days = fields.Integer()
+    lead_days = fields.Integer()
+    drill_form = fields.String()
+    starts_on = fields.Date()
+    ends_on = fields.Date(allow_none=True)
+    active = fields.Boolean()
+    plan_ids = fields.Function(lambda c: [p.id for p in c.plans])
+    contact_ids = fields.Function(lambda c: [x.id for x in c.contacts])
+
+
+class CycleQuery(BaseSchema):
+    enterprise_id = fields.Integer()
+    township_id = fields.Integer()
+    active = fields.Boolean()
+    q = fields.String()
+
+
+class OccurrenceSchema(BaseSchema):
+    id = fields.Integer()
+    key = fields.String(metadata={"description": "Stable identity (also the calendar UID)"})
+    enterprise_id = fields.Integer()
+    cycle_id = fields.Integer(allow_none=True)
+    obligation = fields.String(allow_none=True)
+    plan_id = fields.Integer(allow_none=True)
+    title = fields.String()
+    scheduled_at = fields.DateTime(allow_none=True)
+    duration_minutes = fields.Integer()
+    due_on = fields.Date()
+    window_start = fields.Date()
+    window_end = fields.Date()
+    status = fields.Method("get_status", metadata={"enum": ["upcoming", "due", "done", "overdue", "excused"]})
+    drill_id = fields.Integer(allow_none=True)
+    excused_at = fields.DateTime(allow_none=True)
+    excuse_reason = fields.String()
+
+    def get_status(self, occurrence):
+        from emergency.timeutil import local_today
+
+        return occurrence.status_on(local_today())
+
+
+class OccurrenceQuery(BaseSchema):
+    status = fields.List(fields.String(validate=validate.OneOf(["upcoming", "due", "done", "overdue", "excused"])))
+    enterprise_id = fields.Integer()
+    township_id = fields.Integer()
+    industry = fields.String()
+    cycle_id = fields.Integer()
+    obligation = fields.String(validate=validate.OneOf(["drill_yearly", "drill_onsite_half_yearly",
+                                                        "drill_half_yearly_report"]))
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")

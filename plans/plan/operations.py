@@ -294,6 +294,10 @@ def publish(actor, version: PlanVersion, data: dict[str, Any]) -> PlanVersion:
 
     if filing_ops.needs_filing(version):
         filing_ops.open_filing(actor, version)
+    if plan.kind == PlanKind.onsite and previous is None:
+        from plans.drills import occurrences as drill_occurrences
+
+        drill_occurrences.refresh_obligations(plan.enterprise)  # its half-yearly drill starts now
     if data.get("announce"):
         announce(actor, version)
     version_id = version.id
