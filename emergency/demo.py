@@ -19,6 +19,7 @@ from .extensions import db
 from .messaging.contacts import sync_enterprise_contacts
 from .organisations import credit_code
 from .organisations.models import Enterprise, Jurisdiction, Township
+from .organisations.obligations import has_obligation
 
 logger = logging.getLogger(__name__)
 
@@ -149,5 +150,59 @@ def load(password: str | None = None, seed: int = 2026) -> list[DemoLogin]:
                                     "role": Role.enterprise, "enterprise_id": enterprise.id}, pw)
         logins.append(DemoLogin(username, pw, Role.enterprise.value, enterprise.name))
     db.session.flush()
+    _plans_and_drills(rng)
     logger.info("demo county loaded: %s townships, %s enterprises", len(townships), len(ENTERPRISES))
     return logins
+
+
+def _plans_and_drills(rng: random.Random) -> None:
+    """A published comprehensive plan for a dozen enterprises, with drill cycles and the last
+    weeks' drills (some missed, so that the overdue lists and dashboards have something to show)."""
+    from datetime import datetime, time, timedelta
+
+    from plans.drills import cycles, occurrences, records
+    from plans.drills.models import Occurrence
+    from plans.plan import operations as plan_ops
+
+    from .timeutil import SHANGHAI, local_today, utcnow
+
+    today = local_today()
+    enterprises = db.session.scalars(sa.select(Enterprise).order_by(Enterprise.id).limit(12)).all()
+    for enterprise in enterprises:
+        plan = plan_ops.create_plan(None, enterprise, {"kind": "comprehensive",
+                                                       "title": f"{enterprise.name}生产安全事故综合应急预案"})
+        draft = plan.versions[0]
+        for section in draft.sections:
+            plan_ops.save_section(None, draft, {"body": f"<p>{section.title}：按本单位实际情况编写。</p>"}, section)
+        if has_obligation(enterprise, "expert_review"):
+            plan_ops.record_review(None, draft, {"held_on": today - timedelta(days=40), "conclusion": "pass",
+                                                 "opinion": "预案要素齐全，同意发布。", "experts": [
+                                                     {"name": "王建国", "organisation": "县应急专家库",
+                                                      "speciality": "安全工程", "no_conflict": True}]})
+        records.record_drill(None, enterprise, {
+            "title": "综合应急预案桌面推演", "duration_minutes": 90, "form": "tabletop", "content": "comprehensive",
+            "purpose": "inspection", "version_ids": [draft.id], "participant_count": rng.randint(8, 30),
+            "started_at": datetime.combine(today - timedelta(days=35), time(9, 30), tzinfo=SHANGHAI)})
+        plan_ops.publish(None, draft, {"principal_name": enterprise.principal_name,
+                                       "signed_on": today - timedelta(days=30)})
+        weekly = cycles.create_cycle(None, enterprise, {"name": "班组每周应急小练", "preset": "weekly_small",
+                                                        "starts_on": today - timedelta(days=56),
+                                                        "plan_ids": [plan.id]})
+        cycles.create_cycle(None, enterprise, {"name": "全厂每月应急演练", "preset": "monthly_large",
+                                               "starts_on": today - timedelta(days=56), "plan_ids": [plan.id]})
+        # The cycles existed for eight weeks: lay out their past occurrences as of then.
+        for cycle in (weekly,):
+            cycle.created_at = utcnow() - timedelta(days=56)
+            occurrences.refresh_cycle(cycle, today)
+        past = db.session.scalars(sa.select(Occurrence).where(Occurrence.cycle_id == weekly.id,
+                                                              Occurrence.due_on < today)).all()
+        for occurrence in past:
+            if rng.random() < 0.75:
+                records.record_drill(None, enterprise, {
+                    "title": "班组应急小练", "duration_minutes": 30, "form": "tabletop", "content": "single",
+                    "purpose": "inspection", "cycle_id": weekly.id, "version_ids": [plan.current.id],
+                    "participant_count": rng.randint(5, 12),
+                    "started_at": datetime.combine(occurrence.due_on, time(9, 0), tzinfo=SHANGHAI)})
+    for enterprise in db.session.scalars(sa.select(Enterprise)).all():
+        occurrences.refresh_obligations(enterprise, today)
+    db.session.flush()
