@@ -387,6 +387,12 @@ def test_attachments_upload_list_download_delete(client, auth, people):
     assert set(errors_by_field(missing)) == {"file", "kind"}
     assert list(errors_by_field(problem(upload(client, url, ent_b, "a.pdf", PDF_BYTES, kind="colour"),
                                         422))) == ["kind"]
+    # A form field named "file" is not a file.
+    text_field = problem(client.post(url, headers=ent_b, content_type="multipart/form-data",
+                                     data={"kind": "other", "file": "not a file"}), 422)
+    assert list(errors_by_field(text_field)) == ["file"]
+    as_json = problem(client.post(url, headers=ent_b, json={"kind": "other", "file": "x"}), 422)
+    assert set(errors_by_field(as_json)) == {"file", "kind"}
 
     listed = client.get(url, headers=ent_b)
     assert listed.status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_smorest.fields import Upload
 from marshmallow import ValidationError, fields, validate, validates_schema
+from werkzeug.datastructures import FileStorage
 
 from emergency.validation import BaseSchema, FormSchema, text
 
@@ -74,17 +75,26 @@ class SectionMoveInput(BaseSchema):
             raise ValidationError({"direction": [_("Give either a direction or a position.")]})
 
 
+class FileUpload(Upload):
+    """A file part of a multipart/form-data request (a plain form field of that name is refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage) or not value.filename:
+            raise ValidationError(_("Send a file (a multipart/form-data file part)."))
+        return value
+
+
 class AttachmentInput(BaseSchema):
     """An attachment upload (multipart/form-data); the file's type is checked by its content."""
 
     kind = fields.String(required=True, validate=validate.OneOf(list(ATTACHMENT_KINDS)))
-    file = Upload(required=True)
+    file = FileUpload(required=True)
 
 
 class ImportInput(BaseSchema):
     """A Word import (multipart/form-data): without ``confirm`` the sections are only shown."""
 
-    file = Upload(required=True, metadata={"description": "A Word document (.docx)"})
+    file = FileUpload(required=True, metadata={"description": "A Word document (.docx)"})
     confirm = fields.Boolean(load_default=False)
 
 
