@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Flask, Response, abort, g, jsonify, request
 from flask_babel import gettext as _
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import HTTPException
 
 from .auth.models import Role, User
@@ -25,6 +28,24 @@ class ProblemApi(Api):
 
     def _register_error_handlers(self) -> None:
         pass
+
+
+class UploadParser(FlaskParser):
+    """webargs' Flask parser with a ``multipart`` location: the form fields and the files of a
+    multipart/form-data request in one schema (and so in one OpenAPI request body)."""
+
+    __location_map__: ClassVar[dict] = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def load_multipart(self, req, schema) -> MultiDictProxy:
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
+class UploadBlueprint(Blueprint):
+    """A Blueprint whose endpoints may take ``location="multipart"`` arguments (file uploads)."""
+
+    ARGUMENTS_PARSER = UploadParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict] = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             "multipart": "multipart/form-data"}
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
@@ -79,7 +100,8 @@ def http_problem(error: HTTPException) -> Response:
     messages = data.get("errors") or data.get("messages")
     if messages:
         # webargs keys errors by location first ({"json": {...}}); the field is what matters.
-        if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "headers", "files", "view_args"}:
+        if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "headers", "files", "view_args",
+                                                            "multipart"}:
             merged: dict[str, Any] = {}
             for value in messages.values():
                 merged.update(value if isinstance(value, dict) else {"_schema": value})

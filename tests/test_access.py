@@ -100,6 +100,8 @@ class World:
     other_delivery_sid: str = ""
     other_plan_id: int = 0
     other_section_id: int = 0
+    #: The last section of B's draft: the one the walk deletes.
+    other_last_section_id: int = 0
     other_attachment_id: int = 0
     other_filing_id: int = 0
     other_cycle_id: int = 0
@@ -188,7 +190,8 @@ def world(app, people, county) -> World:
                  new_credit_code=valid_credit_code(), api_credit_code=valid_credit_code(),
                  other_contact_id=contact.id, other_group_id=group.id, other_campaign_id=campaign.id,
                  other_delivery_id=sent.id, other_delivery_sid=sent.provider_sid, calendar_day_id=calendar_day.id,
-                 other_plan_id=plan.id, other_section_id=draft.sections[0].id, other_attachment_id=attachment.id,
+                 other_plan_id=plan.id, other_section_id=draft.sections[0].id,
+                 other_last_section_id=draft.sections[-1].id, other_attachment_id=attachment.id,
                  other_filing_id=filing.id, other_cycle_id=cycle.id, other_spare_cycle_id=spare.id,
                  other_occurrence_ids=b_occurrences,
                  clients=clients, tokens=tokens)
@@ -223,6 +226,8 @@ class Route:
     last: bool = False
     #: Extra request headers.
     headers: Callable[[World], dict[str, str]] | None = None
+    #: The API body is sent as multipart/form-data (an upload), not JSON.
+    multipart: bool = False
 
 
 def every(status: int, **overrides: int) -> dict[str, int]:
@@ -253,6 +258,8 @@ B_PLAN = lambda w: {"plan_id": w.other_plan_id}  # noqa: E731
 B_DRAFT = lambda w: {"plan_id": w.other_plan_id, "number": 2}  # noqa: E731
 B_PUBLISHED = lambda w: {"plan_id": w.other_plan_id, "number": 1}  # noqa: E731
 B_SECTION = lambda w: {"plan_id": w.other_plan_id, "number": 2, "section_id": w.other_section_id}  # noqa: E731
+B_LAST_SECTION = lambda w: {"plan_id": w.other_plan_id, "number": 2,  # noqa: E731
+                              "section_id": w.other_last_section_id}
 B_ATTACHMENT = lambda w: {"attachment_id": w.other_attachment_id}  # noqa: E731
 B_FILING = lambda w: {"filing_id": w.other_filing_id}  # noqa: E731
 #: Plans are written by the enterprise and, for it, by the bureau's officers.
@@ -291,6 +298,23 @@ def campaign_form(w: World) -> dict[str, Any]:
 API_REVIEW = lambda w: {"held_on": "2026-11-20", "conclusion": "pass", "opinion": "同意",  # noqa: E731
                         "experts": [{"name": "专家甲", "organisation": "县应急专家库", "speciality": "消防",
                                      "no_conflict": True}]}
+
+
+
+def api_upload(w: World) -> dict[str, Any]:
+    return {"kind": "other", "file": (io.BytesIO(PDF_BYTES), "走查附件.pdf")}
+
+
+def api_word_preview(w: World) -> dict[str, Any]:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("走查导入", level=1)
+    document.add_paragraph("走查正文")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return {"file": (io.BytesIO(buffer.getvalue()), "走查.docx")}
+
 
 ROUTES: tuple[Route, ...] = (
     # Public.
@@ -552,6 +576,29 @@ ROUTES: tuple[Route, ...] = (
           values=B_DRAFT, body=lambda w: {"principal_name": "乙总", "signed_on": "2099-01-01"}),
     Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/pdf", "GET", "api", officers(200, ent_a=404),
           values=B_PUBLISHED),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/sections/<int:section_id>", "PATCH", "api",
+          plan_editor(200), values=B_SECTION, body=lambda w: {"body": "<p>接口改</p>"}, may_change=PLAN_WRITERS),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/sections/<int:section_id>", "DELETE", "api",
+          plan_editor(204), values=B_LAST_SECTION, may_change=PLAN_WRITERS),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/sections/<int:section_id>/move", "POST", "api",
+          plan_editor(200), values=B_SECTION, body=lambda w: {"direction": "down"}, may_change=PLAN_WRITERS),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/attachments", "GET", "api",
+          officers(200, ent_a=404), values=B_DRAFT),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/attachments", "POST", "api", plan_editor(201),
+          values=B_DRAFT, body=api_upload, multipart=True, may_change=PLAN_WRITERS),
+    Route("/api/v1/attachments/<int:attachment_id>", "GET", "api", officers(200, ent_a=404), values=B_ATTACHMENT),
+    # B's attachment belongs to its published version: never removed.
+    Route("/api/v1/attachments/<int:attachment_id>", "DELETE", "api", plan_editor(422), values=B_ATTACHMENT),
+    # A preview of a Word import changes nothing, even for those who may import.
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/import", "POST", "api", plan_editor(200),
+          values=B_DRAFT, body=api_word_preview, multipart=True),
+    Route("/api/v1/plans/<int:plan_id>/evaluations", "GET", "api", officers(200, ent_a=404), values=B_PLAN),
+    Route("/api/v1/plans/<int:plan_id>/evaluations", "POST", "api", plan_editor(201), values=B_PLAN,
+          body=lambda w: {"evaluated_on": "2026-11-20", "conclusion": "no_change"}, may_change=PLAN_WRITERS),
+    Route("/api/v1/plans/<int:plan_id>/compare", "GET", "api", officers(200, ent_a=404), values=B_PLAN),
+    # B's plan is a comprehensive plan: it has no emergency card.
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/card.pdf", "GET", "api", officers(404, ent_a=404),
+          values=B_PUBLISHED),
     Route("/api/v1/filings", "GET", "api", every(200)),
     Route("/api/v1/filings/<int:filing_id>", "GET", "api", officers(200, ent_a=404), values=B_FILING),
     # B's filing is accepted already: submitting, accepting or returning it again is refused.
@@ -679,6 +726,9 @@ def send(world: World, route: Route, role: str):
     if route.access == "api" or route.rule.startswith("/api/"):
         client = world.clients["anonymous"]
         headers = world.tokens.get(role, {}) if role != "anonymous" else {}
+        if route.multipart:
+            return client.open(url, method=route.method, headers={**headers, **extra}, data=body,
+                               content_type="multipart/form-data")
         return client.open(url, method=route.method, headers={**headers, **extra},
                            json=body if route.method != "GET" else None)
     client = world.clients[role]

@@ -315,6 +315,14 @@ def test_endpoints_in_openapi(client):
         "/api/v1/plans/{plan_id}/versions/{number}/publish": {"post"},
         "/api/v1/plans/{plan_id}/revisions": {"post"},
         "/api/v1/plans/{plan_id}/versions/{number}/pdf": {"get"},
+        "/api/v1/plans/{plan_id}/versions/{number}/sections/{section_id}": {"patch", "delete"},
+        "/api/v1/plans/{plan_id}/versions/{number}/sections/{section_id}/move": {"post"},
+        "/api/v1/plans/{plan_id}/versions/{number}/attachments": {"get", "post"},
+        "/api/v1/attachments/{attachment_id}": {"get", "delete"},
+        "/api/v1/plans/{plan_id}/versions/{number}/import": {"post"},
+        "/api/v1/plans/{plan_id}/evaluations": {"get", "post"},
+        "/api/v1/plans/{plan_id}/compare": {"get"},
+        "/api/v1/plans/{plan_id}/versions/{number}/card.pdf": {"get"},
         "/api/v1/filings": {"get"},
         "/api/v1/filings/{filing_id}": {"get"},
         "/api/v1/filings/{filing_id}/submit": {"post"},
@@ -331,3 +339,269 @@ def test_endpoints_in_openapi(client):
     assert "SubmitInput" in json.dumps(paths["/api/v1/filings/{filing_id}/submit"]["post"])
     assert "application/pdf" in paths["/api/v1/plans/{plan_id}/versions/{number}/pdf"]["get"]["responses"]["200"][
         "content"]
+    # Uploads are multipart/form-data with the file and the form fields in one schema.
+    document = json.loads(client.get("/api/v1/openapi.json").get_data(as_text=True))
+    for path, schema in (("/api/v1/plans/{plan_id}/versions/{number}/attachments", "AttachmentInput"),
+                         ("/api/v1/plans/{plan_id}/versions/{number}/import", "ImportInput")):
+        body = paths[path]["post"]["requestBody"]["content"]
+        assert list(body) == ["multipart/form-data"], body
+        assert body["multipart/form-data"]["schema"]["$ref"].endswith(schema)
+    properties = document["components"]["schemas"]["AttachmentInput"]["properties"]
+    assert properties["file"] == {"type": "string", "format": "binary"} and "kind" in properties
+    assert "from" in json.dumps(paths["/api/v1/plans/{plan_id}/compare"]["get"]["parameters"])
+
+
+# --- attachments, sections, Word import, evaluations, comparison, the card -----------------------
+
+def png_bytes() -> bytes:
+    """A real 1×1 PNG (signature, IHDR, IDAT, IEND with their CRCs)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+            + chunk(b"IEND", b""))
+
+
+def upload(client, url: str, headers, filename: str, data: bytes, **fields):
+    import io
+
+    return client.post(url, headers=headers, content_type="multipart/form-data",
+                       data={**fields, "file": (io.BytesIO(data), filename)})
+
+
+def test_attachments_upload_list_download_delete(client, auth, people):
+    ent_b = auth["ent_b"]
+    plan = create_plan(client, ent_b)
+    url = f"/api/v1/plans/{plan['id']}/versions/1/attachments"
+
+    pdf = upload(client, url, ent_b, "风险评估.pdf", PDF_BYTES, kind="risk_assessment")
+    assert pdf.status_code == 201, pdf.get_json()
+    assert pdf.get_json()["file_type"] == "pdf" and pdf.get_json()["filename"] == "风险评估.pdf"
+    png = upload(client, url, ent_b, "疏散图.png", png_bytes(), kind="other")
+    assert png.status_code == 201 and png.get_json()["file_type"] == "png"
+
+    # The content decides: a PNG named .pdf, a text file, a missing file or kind are named.
+    mismatch = problem(upload(client, url, ent_b, "假的.pdf", png_bytes(), kind="other"), 422)
+    assert list(errors_by_field(mismatch)) == ["file"]
+    assert "does not match" in errors_by_field(mismatch)["file"][0]
+    assert list(errors_by_field(problem(upload(client, url, ent_b, "说明.txt", b"hello", kind="other"),
+                                        422))) == ["file"]
+    missing = problem(client.post(url, headers=ent_b, content_type="multipart/form-data", data={}), 422)
+    assert set(errors_by_field(missing)) == {"file", "kind"}
+    assert list(errors_by_field(problem(upload(client, url, ent_b, "a.pdf", PDF_BYTES, kind="colour"),
+                                        422))) == ["kind"]
+    # A form field named "file" is not a file.
+    text_field = problem(client.post(url, headers=ent_b, content_type="multipart/form-data",
+                                     data={"kind": "other", "file": "not a file"}), 422)
+    assert list(errors_by_field(text_field)) == ["file"]
+    as_json = problem(client.post(url, headers=ent_b, json={"kind": "other", "file": "x"}), 422)
+    assert set(errors_by_field(as_json)) == {"file", "kind"}
+
+    listed = client.get(url, headers=ent_b)
+    assert listed.status_code == 200
+    assert [(a["kind"], a["file_type"]) for a in listed.get_json()] == [("risk_assessment", "pdf"), ("other", "png")]
+    download = client.get(f"/api/v1/attachments/{png.get_json()['id']}", headers=ent_b)
+    assert download.status_code == 200 and download.mimetype == "image/png" and download.data == png_bytes()
+
+    # Enterprise A never finds them; the viewer reads but never writes.
+    problem(client.get(url, headers=auth["ent_a"]), 404)
+    problem(client.get(f"/api/v1/attachments/{pdf.get_json()['id']}", headers=auth["ent_a"]), 404)
+    problem(client.delete(f"/api/v1/attachments/{pdf.get_json()['id']}", headers=auth["ent_a"]), 404)
+    problem(upload(client, url, auth["ent_a"], "a.pdf", PDF_BYTES, kind="other"), 404)
+    problem(upload(client, url, auth["viewer"], "a.pdf", PDF_BYTES, kind="other"), 403)
+    assert client.get(url, headers=auth["viewer"]).status_code == 200
+
+    # Removed from a draft; never from a published version.
+    assert client.delete(f"/api/v1/attachments/{png.get_json()['id']}", headers=ent_b).status_code == 204
+    assert [a["id"] for a in client.get(url, headers=ent_b).get_json()] == [pdf.get_json()["id"]]
+    publish_first(client, ent_b, plan["id"])
+    kept = problem(client.delete(f"/api/v1/attachments/{pdf.get_json()['id']}", headers=ent_b), 422)
+    assert list(errors_by_field(kept)) == ["version"]
+    # Filing materials may still arrive after publication.
+    assert upload(client, url, ent_b, "资源调查.pdf", PDF_BYTES, kind="resource_survey").status_code == 201
+
+
+def test_sections_change_move_and_delete_only_on_a_draft(client, auth, people):
+    ent_b = auth["ent_b"]
+    plan = create_plan(client, ent_b)
+    base = f"/api/v1/plans/{plan['id']}/versions/1"
+    titles = lambda: [s["title"] for s in client.get(base, headers=ent_b).get_json()["sections"]]  # noqa: E731
+    sections = client.get(base, headers=ent_b).get_json()["sections"]
+    first, second, third = sections[0], sections[1], sections[2]
+
+    changed = client.patch(f"{base}/sections/{third['id']}", headers=ent_b,
+                           json={"body": "<p><strong>一级响应</strong>：人员伤亡</p><script>x()</script>"})
+    assert changed.status_code == 200, changed.get_json()
+    body = changed.get_json()
+    # Only the body changed (a partial change keeps the title, level and key part).
+    assert (body["title"], body["level"], body["key_part"]) == (third["title"], third["level"], third["key_part"])
+    assert body["body"] == "<p><strong>一级响应</strong>：人员伤亡</p>"
+    invalid = problem(client.patch(f"{base}/sections/{third['id']}", headers=ent_b,
+                                   json={"level": 9, "position": 1}), 422)
+    assert set(errors_by_field(invalid)) == {"level", "position"}
+
+    moved = client.post(f"{base}/sections/{third['id']}/move", headers=ent_b, json={"direction": "up"})
+    assert moved.status_code == 200, moved.get_json()
+    assert [s["id"] for s in moved.get_json()][:3] == [first["id"], third["id"], second["id"]]
+    moved = client.post(f"{base}/sections/{first['id']}/move", headers=ent_b, json={"position": 3})
+    assert [s["id"] for s in moved.get_json()][:3] == [third["id"], second["id"], first["id"]]
+    assert [s["position"] for s in moved.get_json()] == list(range(1, len(sections) + 1))
+    both = problem(client.post(f"{base}/sections/{first['id']}/move", headers=ent_b,
+                               json={"direction": "up", "position": 1}), 422)
+    assert list(errors_by_field(both)) == ["direction"]
+
+    assert client.delete(f"{base}/sections/{second['id']}", headers=ent_b).status_code == 204
+    assert second["title"] not in titles()[:3] and len(titles()) == len(sections) - 1
+    problem(client.delete(f"{base}/sections/{second['id']}", headers=ent_b), 404)
+    problem(client.patch(f"{base}/sections/{first['id']}", headers=auth["ent_a"], json={"title": "x"}), 404)
+    problem(client.patch(f"{base}/sections/{first['id']}", headers=auth["viewer"], json={"title": "x"}), 403)
+
+    # Published: every change is refused, and the text stays as it was.
+    publish_first(client, ent_b, plan["id"])
+    before = client.get(base, headers=ent_b).get_json()["sections"]
+    for response in (client.patch(f"{base}/sections/{first['id']}", headers=ent_b, json={"title": "改"}),
+                     client.post(f"{base}/sections/{first['id']}/move", headers=ent_b, json={"direction": "down"}),
+                     client.delete(f"{base}/sections/{first['id']}", headers=ent_b)):
+        assert list(errors_by_field(problem(response, 422))) == ["version"]
+    assert client.get(base, headers=ent_b).get_json()["sections"] == before
+
+
+def docx_bytes(headings: list[tuple[str, str]]) -> bytes:
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for title, text in headings:
+        document.add_heading(title, level=1)
+        paragraph = document.add_paragraph()
+        paragraph.add_run(text).bold = True
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_word_import_previews_then_replaces_the_draft(client, auth, people):
+    ent_b = auth["ent_b"]
+    plan = create_plan(client, ent_b)
+    base = f"/api/v1/plans/{plan['id']}/versions/1"
+    original = client.get(base, headers=ent_b).get_json()["sections"]
+    data = docx_bytes([("总则", "为规范酒店应急管理制定本预案。"), ("应急组织机构及职责", "总经理任总指挥。"),
+                       ("应急处置", "楼层服务员引导疏散。")])
+
+    preview = upload(client, f"{base}/import", ent_b, "酒店预案.docx", data)
+    assert preview.status_code == 200, preview.get_json()
+    assert preview.get_json()["saved"] is False
+    found = preview.get_json()["sections"]
+    assert [(s["title"], s["level"]) for s in found] == [("总则", 1), ("应急组织机构及职责", 1), ("应急处置", 1)]
+    assert found[2]["body"] == "<p><strong>楼层服务员引导疏散。</strong></p>"
+    assert client.get(base, headers=ent_b).get_json()["sections"] == original
+
+    confirmed = upload(client, f"{base}/import", ent_b, "酒店预案.docx", data, confirm="true")
+    assert confirmed.status_code == 200 and confirmed.get_json()["saved"] is True
+    sections = client.get(base, headers=ent_b).get_json()["sections"]
+    assert [(s["title"], s["key_part"]) for s in sections] == [
+        ("总则", None), ("应急组织机构及职责", "command"), ("应急处置", "measures")]
+
+    # A PDF is not a Word document; enterprise A and the viewer get nowhere.
+    assert list(errors_by_field(problem(upload(client, f"{base}/import", ent_b, "a.pdf", PDF_BYTES), 422))) == [
+        "file"]
+    problem(upload(client, f"{base}/import", auth["ent_a"], "x.docx", data, confirm="true"), 404)
+    problem(upload(client, f"{base}/import", auth["viewer"], "x.docx", data, confirm="true"), 403)
+    publish_first(client, ent_b, plan["id"])
+    assert list(errors_by_field(problem(upload(client, f"{base}/import", ent_b, "x.docx", data), 422))) == [
+        "version"]
+
+
+def test_compare_after_a_revision_names_key_changes(client, auth, people):
+    ent_b = auth["ent_b"]
+    plan = create_plan(client, ent_b)
+    problem(client.get(f"/api/v1/plans/{plan['id']}/compare", headers=ent_b), 422)
+    publish_first(client, ent_b, plan["id"])
+    assert client.post(f"/api/v1/plans/{plan['id']}/revisions", headers=ent_b,
+                       json={"revision_trigger": "command_changed"}).status_code == 201
+    draft = client.get(f"/api/v1/plans/{plan['id']}/versions/2", headers=ent_b).get_json()
+    command = next(s for s in draft["sections"] if s["key_part"] == "command")
+    assert client.patch(f"/api/v1/plans/{plan['id']}/versions/2/sections/{command['id']}", headers=ent_b,
+                        json={"body": "<p>值班经理任现场指挥</p>"}).status_code == 200
+
+    compared = client.get(f"/api/v1/plans/{plan['id']}/compare?from=1&to=2", headers=ent_b)
+    assert compared.status_code == 200, compared.get_json()
+    body = compared.get_json()
+    assert (body["from"], body["to"]) == (1, 2)
+    assert body["key_changes"] == ["command"] and body["refiling_needed"] is True
+    changed = [s for s in body["sections"] if s["change"] != "unchanged"]
+    assert [(s["old_title"], s["new_title"], s["change"], s["key_part"]) for s in changed] == [
+        (command["title"], command["title"], "changed", "command")]
+    assert "值班经理任现场指挥" in changed[0]["diff"]
+    assert client.get(f"/api/v1/plans/{plan['id']}/compare", headers=ent_b).get_json() == body
+    same = client.get(f"/api/v1/plans/{plan['id']}/compare?from=1&to=1", headers=ent_b).get_json()
+    assert same["key_changes"] == [] and same["refiling_needed"] is False
+    problem(client.get(f"/api/v1/plans/{plan['id']}/compare?from=1&to=9", headers=ent_b), 404)
+    assert list(errors_by_field(problem(client.get(f"/api/v1/plans/{plan['id']}/compare?from=x",
+                                                   headers=ent_b), 422))) == ["from"]
+    problem(client.get(f"/api/v1/plans/{plan['id']}/compare", headers=auth["ent_a"]), 404)
+
+
+def test_evaluations_recorded_and_due(client, auth, people):
+    ent_b = auth["ent_b"]
+    plan = create_plan(client, ent_b)
+    url = f"/api/v1/plans/{plan['id']}/evaluations"
+    assert plan["evaluation_due"] is None
+    today = local_today()
+    unpublished = problem(client.post(url, headers=ent_b, json={"evaluated_on": today.isoformat(),
+                                                                "conclusion": "no_change"}), 422)
+    assert list(errors_by_field(unpublished)) == ["plan"]
+    publish_first(client, ent_b, plan["id"])
+    # The hotel is a crowded place: it evaluates every three years from signing.
+    due = client.get(f"/api/v1/plans/{plan['id']}", headers=ent_b).get_json()["evaluation_due"]
+    assert due == plan_ops.evaluation_due(db.session.get(Plan, plan["id"])).isoformat()
+    assert due.startswith(str(today.year + 3))
+
+    invalid = problem(client.post(url, headers=ent_b, json={"evaluated_on": "2099-01-01", "conclusion": "maybe"}), 422)
+    assert list(errors_by_field(invalid)) == ["conclusion"]
+    future = problem(client.post(url, headers=ent_b, json={"evaluated_on": "2099-01-01",
+                                                           "conclusion": "no_change"}), 422)
+    assert list(errors_by_field(future)) == ["evaluated_on"]
+    recorded = client.post(url, headers=ent_b, json={"evaluated_on": today.isoformat(), "conclusion": "revise",
+                                                     "note": "组织机构调整"})
+    assert recorded.status_code == 201, recorded.get_json()
+    assert client.get(url, headers=ent_b).get_json() == [recorded.get_json()]
+    assert recorded.get_json()["conclusion"] == "revise" and recorded.get_json()["note"] == "组织机构调整"
+    problem(client.get(url, headers=auth["ent_a"]), 404)
+    problem(client.post(url, headers=auth["viewer"], json={"evaluated_on": today.isoformat(),
+                                                           "conclusion": "no_change"}), 403)
+    # The list shows the same date.
+    assert client.get("/api/v1/plans", headers=ent_b).get_json()[0]["evaluation_due"] == due
+
+
+def test_emergency_card_pdf_for_onsite_plans(client, auth, people, tmp_path):
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("needs poppler-utils")
+    ent_b = auth["ent_b"]
+    comprehensive = create_plan(client, ent_b)
+    onsite = create_plan(client, ent_b, kind="onsite", title="乙酒店厨房火灾现场处置方案")
+    base = f"/api/v1/plans/{onsite['id']}/versions/1"
+    sections = client.get(base, headers=ent_b).get_json()["sections"]
+    response = next(s for s in sections if s["title"] == "应急处置")
+    assert client.patch(f"{base}/sections/{response['id']}", headers=ent_b,
+                        json={"body": "<p>关闭燃气总阀，使用灭火毯覆盖油锅</p>"}).status_code == 200
+
+    card = client.get(f"{base}/card.pdf", headers=ent_b)
+    assert card.status_code == 200 and card.mimetype == "application/pdf" and card.data.startswith(b"%PDF")
+    path = tmp_path / "card.pdf"
+    path.write_bytes(card.data)
+    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                                             text=True).stdout)
+    assert "乙酒店厨房火灾现场处置方案" in text and "关闭燃气总阀，使用灭火毯覆盖油锅" in text
+    assert "应急处置卡" in text
+    problem(client.get(f"/api/v1/plans/{comprehensive['id']}/versions/1/card.pdf", headers=ent_b), 404)
+    problem(client.get(f"{base}/card.pdf", headers=auth["ent_a"]), 404)
+    problem(client.get(f"/api/v1/plans/{onsite['id']}/versions/2/card.pdf", headers=ent_b), 404)

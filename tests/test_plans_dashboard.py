@@ -188,3 +188,82 @@ def test_only_officers_see_the_dashboard(app, people, county):
         assert response.status_code == 200
     assert "暂无须备案的企业" not in response.get_data(as_text=True)  # 甲化工 and 乙酒店 must file
     assert 'href="/dashboard/plans"' in login(app, "duty").get("/filings").get_data(as_text=True)
+
+
+def figures(html: str) -> tuple[int, int, str]:
+    must = re.search(r'id="overall-must-file">(\d+)<', html).group(1)
+    filed = re.search(r'id="overall-filed">(\d+)<', html).group(1)
+    rate = re.search(r'id="overall-rate">([^<]+)<', html).group(1)
+    return int(must), int(filed), rate
+
+
+def listed(html: str, ident: str, attribute: str = "filing") -> list[int]:
+    return [int(n) for n in re.findall(rf'data-{attribute}="(\d+)"', section(html, ident))]
+
+
+def test_a_township_filter_narrows_every_figure_and_list(app, people, world, county):
+    nanshan = next(t for t in county.townships if t.name == "南山镇")
+    html = login(app, "duty").get(f"/dashboard/plans?township_id={nanshan.id}").get_data(as_text=True)
+    assert figures(html) == (3, 2, "66%")
+    assert rows(html, "township") == {"南山镇": (3, 2, 66)}
+    assert rows(html, "industry") == {"商场超市": (1, 1, 100), "娱乐场所": (1, 0, 0), "旅游景区": (1, 1, 100)}
+    assert listed(html, "waiting") == [world["geng_special"].id]
+    assert listed(html, "overdue") == [world["ji_special"].id]
+    assert listed(html, "evaluations", "plan") == [world["xin_plan"].plan_id, world["geng_plan"].plan_id]
+    assert 'id="waiting-total">1<' in html and 'id="overdue-total">1<' in html
+    assert f'<option value="{nanshan.id}" selected>南山镇</option>' in html
+
+
+def test_an_industry_filter_and_both_together(app, people, world, county):
+    browser = login(app, "viewer")
+    html = browser.get("/dashboard/plans?industry=hotel").get_data(as_text=True)
+    assert figures(html) == (2, 1, "50%")
+    assert rows(html, "township") == {"城关镇": (1, 1, 100), "东城街道": (1, 0, 0)}
+    assert rows(html, "industry") == {"宾馆饭店": (2, 1, 50)}
+    assert listed(html, "waiting") == [] and listed(html, "overdue") == [world["wu"].id]
+    assert listed(html, "evaluations", "plan") == []
+
+    dongcheng = next(t for t in county.townships if t.name == "东城街道")
+    both = browser.get(f"/dashboard/plans?township_id={dongcheng.id}&industry=entertainment").get_data(as_text=True)
+    assert figures(both) == (1, 0, "0%")
+    assert listed(both, "waiting") == [world["ding"].id] and listed(both, "overdue") == []
+    # A township with no enterprise that must file in the industry.
+    empty = browser.get(f"/dashboard/plans?township_id={dongcheng.id}&industry=mall").get_data(as_text=True)
+    assert figures(empty) == (0, 0, "—") and "暂无须备案的企业" in empty
+
+
+def test_invalid_filters_are_named(app, people, world):
+    browser = login(app, "duty")
+    response = browser.get("/dashboard/plans?township_id=99999&industry=manufacturing&waiting_page=0")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "该乡镇/街道不存在。" in html and "请选择须备案的行业。" in html
+    assert figures(html) == (7, 3, "42%")  # the whole county instead
+    assert browser.get("/dashboard/plans?township_id=abc").status_code == 422
+    assert browser.get("/dashboard/plans?township_id=&industry=").status_code == 200
+
+
+def test_lists_are_paged(app, people, world, monkeypatch):
+    monkeypatch.setattr(dash, "LIST_PAGE_SIZE", 1)
+    browser = login(app, "duty")
+    first = browser.get("/dashboard/plans").get_data(as_text=True)
+    assert listed(first, "waiting") == [world["geng_special"].id] and 'id="waiting-total">2<' in first
+    assert listed(first, "overdue") == [world["wu"].id]
+    assert listed(first, "evaluations", "plan") == [world["xin_plan"].plan_id]
+    assert 'href="/dashboard/plans?waiting_page=2#waiting"' in section(first, "waiting")
+    second = browser.get("/dashboard/plans?waiting_page=2&overdue_page=2").get_data(as_text=True)
+    assert listed(second, "waiting") == [world["ding"].id]
+    assert listed(second, "overdue") == [world["ji_special"].id]
+    assert listed(second, "evaluations", "plan") == [world["xin_plan"].plan_id]
+    assert 'rel="prev"' in section(second, "waiting") and 'rel="next"' not in section(second, "waiting")
+    # Past the end: an empty page, the totals unchanged.
+    beyond = browser.get("/dashboard/plans?waiting_page=9").get_data(as_text=True)
+    assert listed(beyond, "waiting") == [] and 'id="waiting-total">2<' in beyond
+
+
+def test_dashboard_figures_within_a_scope(app, people, world, county):
+    nanshan = next(t for t in county.townships if t.name == "南山镇")
+    figures_ = dash.dashboard(world["today"], scope=dash.Scope(nanshan.id, "entertainment"))
+    assert (figures_.overall.must_file, figures_.overall.filed) == (1, 0)
+    assert [f.id for f in figures_.overdue.items] == [world["ji_special"].id]
+    assert figures_.waiting.total == 0 and figures_.evaluations.total == 0

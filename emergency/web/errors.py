@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
 
         db.session.rollback()
         if is_api_request():
-            return invalid_input(error.messages)
+            return invalid_input(error.normalized_messages())
         return render_template("error.html", error=InternalServerError(str(error.messages))), 422
 
     @app.errorhandler(Exception)

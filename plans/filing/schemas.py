@@ -1,7 +1,8 @@
 """Schemas for filings: submission, the bureau's decision, lists."""
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from flask_babel import gettext as _
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from emergency.validation import BaseSchema, FormSchema, text
 
@@ -68,3 +69,28 @@ class FilingSchema(BaseSchema):
         from .operations import materials
 
         return materials(filing)
+
+
+class DashboardQuery(FormSchema):
+    """The plans dashboard's filters and the page of each of its lists (blank inputs count as missing)."""
+
+    township_id = fields.Integer(validate=validate.Range(min=1))
+    industry = fields.String()
+    waiting_page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    overdue_page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    evaluations_page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _known(self, data, **_kwargs):
+        from emergency.extensions import db
+        from emergency.organisations.models import Township
+
+        from .dashboard import MUST_FILE_CODES
+
+        errors = {}
+        if data.get("township_id") and db.session.get(Township, data["township_id"]) is None:
+            errors["township_id"] = [_("No such township.")]
+        if data.get("industry") and data["industry"] not in MUST_FILE_CODES:
+            errors["industry"] = [_("Choose an industry whose enterprises must file.")]
+        if errors:
+            raise ValidationError(errors)

@@ -3,13 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from marshmallow import ValidationError
 
 from emergency.access import EDITORS, OFFICERS, record_for, require_roles
+from emergency.extensions import db
+from emergency.organisations import industries
+from emergency.organisations.models import Township
 from emergency.timeutil import local_today
+from emergency.validation import first_errors
 from emergency.web.forms import load_form, save
 
 from . import dashboard as dashboard_queries
@@ -17,7 +23,7 @@ from . import operations
 from .models import EVENT_LABELS, FILING_STATUS_LABELS, MATERIALS, RETURN_REASONS, Filing
 from .pdf import form_pdf
 from .queries import filing_queue
-from .schemas import ReturnInput, SubmitForm
+from .schemas import DashboardQuery, ReturnInput, SubmitForm
 
 bp = Blueprint("filing", __name__)
 
@@ -105,6 +111,19 @@ def form(filing_id: int):
 @require_roles(*OFFICERS)
 def dashboard():
     """Officers: filing rates by township and industry, decisions waiting, overdue filings, evaluations due."""
-    today = local_today()
-    figures = dashboard_queries.dashboard(today, str(get_locale() or "zh"))
-    return render_template("filing/dashboard.html", dash=figures, horizon=dashboard_queries.EVALUATION_HORIZON_DAYS)
+    raw = {key: value.strip() for key, value in request.args.items() if value.strip()}
+    try:
+        params = DashboardQuery().load(raw)
+        errors: dict[str, str] = {}
+    except ValidationError as exc:
+        params, errors = DashboardQuery().load({}), first_errors(exc.normalized_messages())
+    scope = dashboard_queries.Scope(params.get("township_id"), params.get("industry"))
+    pages = {name: params[f"{name}_page"] for name in ("waiting", "overdue", "evaluations")}
+    locale = str(get_locale() or "zh")
+    figures = dashboard_queries.dashboard(local_today(), locale, scope, pages)
+    townships = db.session.execute(sa.select(Township.id, Township.name).order_by(Township.id)).all()
+    industry_choices = [(i.code, i.label(locale)) for i in industries.INDUSTRIES
+                        if i.code in dashboard_queries.MUST_FILE_CODES]
+    return render_template("filing/dashboard.html", dash=figures, horizon=dashboard_queries.EVALUATION_HORIZON_DAYS,
+                           scope=scope, townships=townships, industry_choices=industry_choices,
+                           errors=errors), (422 if errors else 200)

@@ -1,25 +1,38 @@
-"""/api/v1: plans, their versions and sections, review, publication, revision and the plan PDF."""
+"""/api/v1: plans, their versions and sections, attachments, Word import, review, publication,
+revision, comparison, evaluation, the plan PDF and the emergency card."""
 from __future__ import annotations
 
-from flask import send_file
+import sqlalchemy as sa
+from flask import abort, send_file
 from flask.views import MethodView
 from flask_babel import gettext as _
-from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields
 
+from emergency import files
 from emergency.access import record_for
+from emergency.api import UploadBlueprint as Blueprint
 from emergency.api import api_user, token_required
 from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.api import SelectPage
 from emergency.organisations.models import Enterprise
 
+from ..documents import docx_import
 from . import operations
-from .models import Plan, PlanVersion
-from .pdf import plan_pdf
+from .comparison import compare as compare_versions
+from .models import Attachment, Evaluation, Plan, PlanKind, PlanSection, PlanVersion
+from .pdf import card_pdf, plan_pdf
 from .queries import plan_select, version_for
 from .schemas import (
+    AttachmentInput,
+    AttachmentSchema,
+    CompareQuery,
+    ComparisonSchema,
     DraftInput,
+    EvaluationInput,
+    EvaluationSchema,
+    ImportInput,
+    ImportSchema,
     PlanInput,
     PlanQuery,
     PlanSchema,
@@ -27,7 +40,9 @@ from .schemas import (
     ReviewInput,
     ReviewSchema,
     RevisionInput,
+    SectionChangeInput,
     SectionInput,
+    SectionMoveInput,
     SectionSchema,
     VersionSchema,
 )
@@ -52,6 +67,13 @@ def _plan(plan_id: int, *, edit: bool = False) -> Plan:
 
 def _version(plan_id: int, number: int, *, edit: bool = False) -> PlanVersion:
     return version_for(api_user(), plan_id, number, edit=edit)
+
+
+def _section(version: PlanVersion, section_id: int) -> PlanSection:
+    section = next((s for s in version.sections if s.id == section_id), None)
+    if section is None:
+        abort(404)
+    return section
 
 
 def _enterprise_for(data: dict) -> Enterprise:
@@ -204,3 +226,184 @@ def version_pdf(plan_id: int, number: int):
     version = _version(plan_id, number)
     return send_file(plan_pdf(version), mimetype="application/pdf",
                      download_name=f"{version.plan.title}-v{version.number}.pdf")
+
+
+@blp.route("/plans/<int:plan_id>/versions/<int:number>/sections/<int:section_id>")
+class SectionById(MethodView):
+    @token_required(*WRITERS)
+    @blp.arguments(SectionChangeInput(partial=True))
+    @blp.response(200, SectionSchema)
+    @blp.alt_response(422, description=INVALID)
+    @blp.doc(security=BEARER)
+    def patch(self, data, plan_id: int, number: int, section_id: int):
+        """Change a section of a draft (title, level, body, key part); a published one never changes (422)."""
+        version = _version(plan_id, number, edit=True)
+        section = operations.save_section(api_user(), version, data, _section(version, section_id))
+        db.session.commit()
+        return section
+
+    @token_required(*WRITERS)
+    @blp.response(204)
+    @blp.alt_response(422, description=INVALID)
+    @blp.doc(security=BEARER)
+    def delete(self, plan_id: int, number: int, section_id: int):
+        """Delete a section of a draft; the later ones move up."""
+        version = _version(plan_id, number, edit=True)
+        operations.delete_section(api_user(), version, _section(version, section_id))
+        db.session.commit()
+
+
+@blp.route("/plans/<int:plan_id>/versions/<int:number>/sections/<int:section_id>/move", methods=["POST"])
+@token_required(*WRITERS)
+@blp.arguments(SectionMoveInput)
+@blp.response(200, SectionSchema(many=True))
+@blp.alt_response(422, description=INVALID)
+@blp.doc(security=BEARER)
+def move_section(data, plan_id: int, number: int, section_id: int):
+    """Move a section of a draft one place `up` or `down`, or to `position`; returns the sections in order."""
+    version = _version(plan_id, number, edit=True)
+    section = _section(version, section_id)
+    if "direction" in data:
+        step = -1 if data["direction"] == "up" else 1
+    else:
+        step = data["position"] - section.position
+    operations.move_section(api_user(), version, section, step)
+    db.session.commit()
+    return list(version.sections)
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+@blp.route("/plans/<int:plan_id>/versions/<int:number>/attachments")
+class Attachments(MethodView):
+    @token_required()
+    @blp.response(200, AttachmentSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, plan_id: int, number: int):
+        """The files attached to a version."""
+        return list(_version(plan_id, number).attachments)
+
+    @token_required(*WRITERS)
+    @blp.arguments(AttachmentInput, location="multipart")
+    @blp.response(201, AttachmentSchema)
+    @blp.alt_response(422, description=INVALID)
+    @blp.doc(security=BEARER)
+    def post(self, data, plan_id: int, number: int):
+        """Attach a file (multipart/form-data: `kind` and `file`).
+
+        PDF, Word, Excel, JPEG or PNG, checked by content: a file whose bytes are not what its
+        name says is refused (422 naming `file`). Files may also be attached to a published
+        version (filing materials arrive later).
+        """
+        version = _version(plan_id, number, edit=True)
+        file = data["file"]
+        attachment = operations.add_attachment(api_user(), version, data["kind"], file.filename or "", file.read())
+        db.session.commit()
+        return attachment
+
+
+@blp.route("/attachments/<int:attachment_id>")
+class AttachmentById(MethodView):
+    @token_required()
+    @blp.response(200, {"type": "string", "format": "binary"}, description="The file as uploaded",
+                  content_type="application/octet-stream")
+    @blp.doc(security=BEARER)
+    def get(self, attachment_id: int):
+        """Download an attached file."""
+        attachment = record_for(api_user(), Attachment, attachment_id)
+        return send_file(files.path_for(attachment.sha256), mimetype=files.MIME_TYPES[attachment.file_type],
+                         as_attachment=True, download_name=attachment.filename)
+
+    @token_required(*WRITERS)
+    @blp.response(204)
+    @blp.alt_response(422, description=INVALID)
+    @blp.doc(security=BEARER)
+    def delete(self, attachment_id: int):
+        """Remove a file from a draft (never from a published version: 422)."""
+        operations.remove_attachment(api_user(), record_for(api_user(), Attachment, attachment_id, edit=True))
+        db.session.commit()
+
+
+# --- Word import ------------------------------------------------------------------------------
+
+@blp.route("/plans/<int:plan_id>/versions/<int:number>/import", methods=["POST"])
+@token_required(*WRITERS)
+@blp.arguments(ImportInput, location="multipart")
+@blp.response(200, ImportSchema)
+@blp.alt_response(422, description=INVALID)
+@blp.doc(security=BEARER)
+def import_word(data, plan_id: int, number: int):
+    """Import a Word document (.docx, multipart/form-data) as a draft's sections.
+
+    Without `confirm` (a preview) the sections found are returned and nothing changes; with
+    `confirm=true` they replace the draft's sections. Headings of level 1–3 start sections.
+    """
+    version = _version(plan_id, number, edit=True)
+    operations.require_draft(version)  # a preview too: a published version takes no import
+    file = data["file"]
+    filename = file.filename or "document.docx"
+    sections = docx_import.import_docx(file.read(), filename)
+    if data["confirm"]:
+        operations.replace_sections(api_user(), version, [{"title": s.title, "level": s.level, "body": s.html}
+                                                          for s in sections], source=filename[:200])
+        db.session.commit()
+    return {"saved": data["confirm"], "sections": sections}
+
+
+# --- evaluation, comparison, the emergency card -----------------------------------------------
+
+@blp.route("/plans/<int:plan_id>/evaluations")
+class Evaluations(MethodView):
+    @token_required()
+    @blp.response(200, EvaluationSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, plan_id: int):
+        """The plan's evaluations, newest first (the next one due is the plan's `evaluation_due`)."""
+        plan = _plan(plan_id)
+        return db.session.scalars(sa.select(Evaluation).where(Evaluation.plan_id == plan.id)
+                                  .order_by(Evaluation.evaluated_on.desc(), Evaluation.id.desc())).all()
+
+    @token_required(*WRITERS)
+    @blp.arguments(EvaluationInput)
+    @blp.response(201, EvaluationSchema)
+    @blp.alt_response(422, description=INVALID)
+    @blp.doc(security=BEARER)
+    def post(self, data, plan_id: int):
+        """Record an evaluation of a published plan (at least every three years for enterprises that must)."""
+        evaluation = operations.record_evaluation(api_user(), _plan(plan_id, edit=True), data)
+        db.session.commit()
+        return evaluation
+
+
+@blp.route("/plans/<int:plan_id>/compare", methods=["GET"])
+@token_required()
+@blp.arguments(CompareQuery, location="query")
+@blp.response(200, ComparisonSchema)
+@blp.alt_response(422, description=INVALID)
+@blp.doc(security=BEARER)
+def compare(params, plan_id: int):
+    """Two versions section by section (default: the last two), the key parts that changed and
+    whether publishing the later one means filing again."""
+    plan = _plan(plan_id)
+    numbers = [v.number for v in plan.versions]
+    if len(numbers) < 2 and not params:
+        raise ValidationError({"from": [_("There is only one version.")]})
+    by_number = {v.number: v for v in plan.versions}
+    old = by_number.get(params.get("from_", numbers[-2] if len(numbers) > 1 else numbers[0]))
+    new = by_number.get(params.get("to", numbers[-1]))
+    if old is None or new is None:
+        abort(404)
+    return compare_versions(old, new)
+
+
+@blp.route("/plans/<int:plan_id>/versions/<int:number>/card.pdf", methods=["GET"])
+@token_required()
+@blp.response(200, PDF_SCHEMA, description="The emergency card", content_type="application/pdf")
+@blp.doc(security=BEARER)
+def card(plan_id: int, number: int):
+    """The emergency card (应急处置卡) of an on-site disposal plan: one A5 page (404 for other kinds)."""
+    version = _version(plan_id, number)
+    if version.plan.kind != PlanKind.onsite:
+        abort(404)
+    return send_file(card_pdf(version), mimetype="application/pdf",
+                     download_name=f"{version.plan.title}-应急处置卡.pdf")

@@ -70,14 +70,14 @@ def create_plan(actor, enterprise: Enterprise, data: dict[str, Any]) -> Plan:
     return plan
 
 
-def _require_draft(version: PlanVersion) -> None:
+def require_draft(version: PlanVersion) -> None:
     if not version.editable:
         raise ValidationError({"version": [_("A published version cannot be changed: start a revision.")]})
 
 
 def update_draft(actor, version: PlanVersion, data: dict[str, Any]) -> dict:
     """Change a draft's structured fields (and the plan's title while it has never been published)."""
-    _require_draft(version)
+    require_draft(version)
     plan = version.plan
     changes: dict[str, Any] = {}
     for field in ("response_levels", "accident_types", "revision_note"):
@@ -97,7 +97,7 @@ def update_draft(actor, version: PlanVersion, data: dict[str, Any]) -> dict:
 
 def save_section(actor, version: PlanVersion, data: dict[str, Any], section: PlanSection | None = None) -> PlanSection:
     """Add or change a section of a draft; its text is reduced to the safe subset."""
-    _require_draft(version)
+    require_draft(version)
     body = richtext.sanitize(data.get("body") or "")
     if section is None:
         position = data.get("position") or (max((s.position for s in version.sections), default=0) + 1)
@@ -128,7 +128,7 @@ def save_section(actor, version: PlanVersion, data: dict[str, Any], section: Pla
 
 
 def delete_section(actor, version: PlanVersion, section: PlanSection) -> None:
-    _require_draft(version)
+    require_draft(version)
     version.sections.remove(section)
     for position, remaining in enumerate(version.sections, start=1):
         remaining.position = position
@@ -138,7 +138,7 @@ def delete_section(actor, version: PlanVersion, section: PlanSection) -> None:
 
 
 def move_section(actor, version: PlanVersion, section: PlanSection, step: int) -> None:
-    _require_draft(version)
+    require_draft(version)
     ordered = list(version.sections)
     index = ordered.index(section)
     target = min(max(index + step, 0), len(ordered) - 1)
@@ -152,7 +152,7 @@ def move_section(actor, version: PlanVersion, section: PlanSection, step: int) -
 
 def replace_sections(actor, version: PlanVersion, sections: list[dict[str, Any]], source: str) -> None:
     """Replace a draft's sections (after the user reviewed a Word import)."""
-    _require_draft(version)
+    require_draft(version)
     version.sections.clear()
     db.session.flush()
     for position, data in enumerate(sections, start=1):
@@ -169,7 +169,7 @@ def replace_sections(actor, version: PlanVersion, sections: list[dict[str, Any]]
 # --- review, attachments ------------------------------------------------------------------------
 
 def record_review(actor, version: PlanVersion, data: dict[str, Any], minutes: Attachment | None = None) -> Review:
-    _require_draft(version)
+    require_draft(version)
     if not data.get("experts"):
         raise ValidationError({"experts": [_("Name at least one expert.")]})
     conflicted = [e["name"] for e in data["experts"] if not e.get("no_conflict")]
@@ -208,7 +208,7 @@ def add_attachment(actor, version: PlanVersion, kind: str, filename: str, data: 
 
 def remove_attachment(actor, attachment: Attachment) -> None:
     version = attachment.version
-    _require_draft(version)
+    require_draft(version)
     if db.session.scalar(sa.select(Review.id).where(Review.minutes_id == attachment.id)):
         raise ValidationError({"attachment": [_("These are the minutes of a recorded review.")]})
     audit.record(actor, "detach", "plan_version", version.id, enterprise_id=attachment.enterprise_id,

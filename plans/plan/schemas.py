@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_smorest.fields import Upload
 from marshmallow import ValidationError, fields, validate, validates_schema
+from werkzeug.datastructures import FileStorage
 
 from emergency.validation import BaseSchema, FormSchema, text
 
-from .models import EVALUATION_CONCLUSIONS, KEY_PARTS, REVISION_TRIGGERS, PlanKind, ReviewConclusion
+from .models import (
+    ATTACHMENT_KINDS, EVALUATION_CONCLUSIONS, KEY_PARTS, REVISION_TRIGGERS, PlanKind, ReviewConclusion,
+)
+from .operations import evaluation_due
 
 
 class PlanInput(BaseSchema):
@@ -46,9 +51,58 @@ class SectionInput(BaseSchema):
     position = fields.Integer(validate=validate.Range(min=1))
 
 
+class SectionChangeInput(SectionInput):
+    """A change of some of a section's fields (load with ``partial=True``; moving is its own request)."""
+
+    class Meta(BaseSchema.Meta):
+        exclude = ("position",)
+
+
 class SectionForm(SectionInput, FormSchema):
     class Meta(FormSchema.Meta):
         pass
+
+
+class SectionMoveInput(BaseSchema):
+    """Move a section one place (``direction``) or to a place (``position``, 1 = first)."""
+
+    direction = fields.String(validate=validate.OneOf(["up", "down"]))
+    position = fields.Integer(validate=validate.Range(min=1))
+
+    @validates_schema
+    def _one_of_them(self, data, **_kwargs):
+        if ("direction" in data) == ("position" in data):
+            raise ValidationError({"direction": [_("Give either a direction or a position.")]})
+
+
+class FileUpload(Upload):
+    """A file part of a multipart/form-data request (a plain form field of that name is refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage) or not value.filename:
+            raise ValidationError(_("Send a file (a multipart/form-data file part)."))
+        return value
+
+
+class AttachmentInput(BaseSchema):
+    """An attachment upload (multipart/form-data); the file's type is checked by its content."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(list(ATTACHMENT_KINDS)))
+    file = FileUpload(required=True)
+
+
+class ImportInput(BaseSchema):
+    """A Word import (multipart/form-data): without ``confirm`` the sections are only shown."""
+
+    file = FileUpload(required=True, metadata={"description": "A Word document (.docx)"})
+    confirm = fields.Boolean(load_default=False)
+
+
+class CompareQuery(BaseSchema):
+    """Versions to compare (default: the last two)."""
+
+    from_ = fields.Integer(data_key="from", validate=validate.Range(min=1))
+    to = fields.Integer(validate=validate.Range(min=1))
 
 
 class ExpertInput(BaseSchema):
@@ -133,6 +187,48 @@ class AttachmentSchema(BaseSchema):
     uploaded_at = fields.DateTime()
 
 
+class EvaluationSchema(BaseSchema):
+    id = fields.Integer()
+    evaluated_on = fields.Date()
+    conclusion = fields.String()
+    note = fields.String()
+    created_at = fields.DateTime()
+
+
+class ImportedSectionSchema(BaseSchema):
+    title = fields.String()
+    level = fields.Integer()
+    body = fields.String(attribute="html")
+
+
+class ImportSchema(BaseSchema):
+    #: False for a preview: nothing was changed.
+    saved = fields.Boolean()
+    sections = fields.List(fields.Nested(ImportedSectionSchema))
+
+
+class SectionChangeSchema(BaseSchema):
+    #: added / removed / changed / unchanged
+    change = fields.String()
+    key_part = fields.String(allow_none=True)
+    old_title = fields.Function(lambda row: row["old"].title if row["old"] else None)
+    new_title = fields.Function(lambda row: row["new"].title if row["new"] else None)
+    old_section_id = fields.Function(lambda row: row["old"].id if row["old"] else None)
+    new_section_id = fields.Function(lambda row: row["new"].id if row["new"] else None)
+    #: The difference as side-by-side HTML (escaped text), when the section changed.
+    diff = fields.Function(lambda row: str(row["diff"]) if row["diff"] is not None else None)
+
+
+class ComparisonSchema(BaseSchema):
+    from_ = fields.Function(lambda c: c.old.number, data_key="from")
+    to = fields.Function(lambda c: c.new.number)
+    #: KEY_PARTS codes that differ between the two versions.
+    key_changes = fields.List(fields.String())
+    #: The enterprise files its plans and a key part changed: publishing means filing again.
+    refiling_needed = fields.Boolean()
+    sections = fields.List(fields.Nested(SectionChangeSchema), attribute="rows")
+
+
 class VersionSchema(BaseSchema):
     id = fields.Integer()
     number = fields.Integer()
@@ -161,9 +257,15 @@ class PlanSchema(BaseSchema):
     active = fields.Boolean()
     current_version = fields.Function(lambda p: p.current.number if p.current else None)
     draft_version = fields.Function(lambda p: p.draft.number if p.draft else None)
+    #: The next three-yearly evaluation (null when the enterprise need not evaluate, or before publication).
+    evaluation_due = fields.Function(lambda p: _iso(evaluation_due(p)))
     versions = fields.Function(lambda p: [{"number": v.number, "status": v.status.value,
                                            "signed_on": v.signed_on.isoformat() if v.signed_on else None}
                                           for v in p.versions])
+
+
+def _iso(day):
+    return day.isoformat() if day else None
 
 
 class PlanQuery(BaseSchema):

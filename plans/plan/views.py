@@ -20,12 +20,12 @@ from emergency.timeutil import local_today
 from emergency.validation import first_errors
 from emergency.web.forms import _blank_as, form_data, load_form, save
 
-from ..documents import richtext
 from ..filing.models import FILING_STATUS_LABELS
 from . import operations, skeleton
+from .comparison import compare as compare_versions
 from .models import (
     ATTACHMENT_KINDS, EVALUATION_CONCLUSIONS, KEY_PARTS, PLAN_KIND_LABELS, REVIEW_CONCLUSION_LABELS,
-    REVISION_TRIGGERS, VERSION_STATUS_LABELS, Attachment, Evaluation, Plan, PlanKind, PlanSection, PlanVersion,
+    REVISION_TRIGGERS, VERSION_STATUS_LABELS, Attachment, Evaluation, Plan, PlanKind, PlanVersion,
 )
 from .pdf import card_pdf, plan_pdf
 from .queries import plan_select, version_for
@@ -165,32 +165,12 @@ def compare(plan_id: int):
     new = next((v for v in item.versions if v.number == b), None)
     if old is None or new is None:
         abort(404)
+    comparison = compare_versions(old, new)
     return render_template("plans/compare.html", plan=item, old=old, new=new, numbers=numbers,
-                           rows=_compare_sections(old, new), key_changes=(changed := operations.key_changes(old, new)),
-                           key_change_labels=[str(KEY_PARTS[k]) for k in changed])
+                           rows=comparison.rows, key_changes=comparison.key_changes,
+                           key_change_labels=[str(KEY_PARTS[k]) for k in comparison.key_changes])
 
 
-def _compare_sections(old: PlanVersion, new: PlanVersion) -> list[dict[str, Any]]:
-    """Sections side by side, matched by title (then by position), with their differences."""
-    remaining = list(old.sections)
-    rows = []
-    for section in new.sections:
-        match = next((s for s in remaining if s.title == section.title), None)
-        if match is None:
-            match = next((s for s in remaining if s.position == section.position and s.level == section.level), None)
-        if match is not None:
-            remaining.remove(match)
-        rows.append(_compare_row(match, section))
-    rows.extend(_compare_row(s, None) for s in remaining)
-    return rows
-
-
-def _compare_row(old: PlanSection | None, new: PlanSection | None) -> dict[str, Any]:
-    old_body, new_body = (old.body if old else ""), (new.body if new else "")
-    changed = old is None or new is None or old.title != new.title or \
-        richtext.to_plain_text(old_body) != richtext.to_plain_text(new_body)
-    return {"old": old, "new": new, "changed": changed, "key_part": (new or old).key_part,
-            "diff": richtext.diff_html(old_body, new_body) if changed else None}
 
 
 # --- a version and its draft ------------------------------------------------------------------
