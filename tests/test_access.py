@@ -62,6 +62,7 @@ B_CAMPAIGN_BODY = "【乙酒店】明日9时至12时停水检修，请提前储�
 ATTACKER_MOBILE = "13000000666"
 B_PLAN_TITLE = "乙酒店火灾事故专用应急预案"
 B_PLAN_TEXT = "乙酒店客房楼层疏散由楼层服务员引导"
+B_CYCLE_NAME = "乙酒店每周疏散小练"
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TWILIO_TOKEN = "walk-auth-token-0123456789abcdef"
 #: Columns that change merely because a request was made (not a change of records).
@@ -100,6 +101,8 @@ class World:
     other_attachment_id: int = 0
     other_filing_id: int = 0
     calendar_day_id: int = 0
+    other_feed_id: int = 0
+    revoked_feed_token: str = ""
     clients: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -107,7 +110,7 @@ class World:
         """Strings that identify enterprise B; A must never be shown any of them."""
         return [self.other.name, self.other.credit_code, "ent-b", B_TOKEN_NAME, B_ADDRESS,
                 B_CONTACT_NAME, B_CONTACT_MOBILE[3:], "137 1111 2222", B_GROUP_NAME, B_CAMPAIGN_TITLE,
-                B_CAMPAIGN_BODY, B_PLAN_TITLE, B_PLAN_TEXT]
+                B_CAMPAIGN_BODY, B_PLAN_TITLE, B_PLAN_TEXT, B_CYCLE_NAME]
 
 
 @pytest.fixture
@@ -160,6 +163,17 @@ def world(app, people, county) -> World:
     filing_ops.accept(officer, filing)
     draft = plan_ops.start_revision(officer, plan, {"revision_trigger": "risk_changed"})
     db.session.commit()
+    # B's drill cycle (its occurrences fill the calendars) and two calendar feeds of B: one
+    # live (to revoke), one revoked (its URL must answer 404 to everybody).
+    from plans.drills import cycles as cycle_ops
+    from plans.drills import feeds as feed_ops
+
+    cycle_ops.create_cycle(officer, other, {"name": B_CYCLE_NAME, "preset": "weekly_small",
+                                            "starts_on": datetime.date.today() - datetime.timedelta(days=7)})
+    b_feed, _raw = feed_ops.create_feed(people["other_enterprise"], {"label": "乙酒店演练订阅"})
+    revoked_feed, revoked_token = feed_ops.create_feed(people["other_enterprise"], {"label": "乙酒店旧订阅"})
+    feed_ops.revoke_feed(people["other_enterprise"], revoked_feed)
+    db.session.commit()
     # Webhooks are checked against a configured token: only the signature keeps them out.
     app.config.update(TWILIO_AUTH_TOKEN=TWILIO_TOKEN, PUBLIC_BASE_URL="https://emergency.example.gov.cn")
 
@@ -175,7 +189,7 @@ def world(app, people, county) -> World:
                  other_contact_id=contact.id, other_group_id=group.id, other_campaign_id=campaign.id,
                  other_delivery_id=sent.id, other_delivery_sid=sent.provider_sid, calendar_day_id=calendar_day.id,
                  other_plan_id=plan.id, other_section_id=draft.sections[0].id, other_attachment_id=attachment.id,
-                 other_filing_id=filing.id,
+                 other_filing_id=filing.id, other_feed_id=b_feed.id, revoked_feed_token=revoked_token,
                  clients=clients, tokens=tokens)
 
 
@@ -249,6 +263,10 @@ def plan_editor(status: int) -> dict[str, int]:
     return {"admin": status, "officer": status, "viewer": 403, "ent_a": 404}
 CALENDAR_DAY = lambda w: {"day_id": w.calendar_day_id}
 ADMIN_CHANGES = frozenset({"admin"})
+B_FEED = lambda w: {"feed_id": w.other_feed_id}  # noqa: E731
+REVOKED_FEED = lambda w: {"token": w.revoked_feed_token}  # noqa: E731
+#: Calendar feeds are created by officers and, for their own enterprise, by enterprise users.
+FEED_KEEPERS = frozenset({"admin", "officer", "ent_a"})
 FORGED_SIGNATURE = lambda w: {"X-Twilio-Signature": "Zm9yZ2VkLXNpZ25hdHVyZQ=="}  # noqa: E731
 
 
@@ -540,6 +558,23 @@ ROUTES: tuple[Route, ...] = (
           values=B_FILING),
     # Plans dashboard
     Route("/dashboard/plans", "GET", "page", officers(200, ent_a=403)),
+    # Drill calendar: A asking for B's enterprise still sees only its own.
+    Route("/drills/calendar", "GET", "page", every(200), values=B_ENTERPRISE),
+    Route("/drills/calendar/week", "GET", "page", every(200), values=B_ENTERPRISE),
+    Route("/drills/feeds", "GET", "page", every(200)),
+    # A feed naming B: an enterprise user's feed is its own enterprise's regardless.
+    Route("/drills/feeds", "POST", "page", officers(200, viewer=403, ent_a=200), body=B_ENTERPRISE,
+          may_change=FEED_KEEPERS),
+    Route("/drills/feeds/<int:feed_id>/revoke", "POST", "page", officers(302, viewer=403, ent_a=404),
+          values=B_FEED, may_change=EDITORS_CHANGE),
+    # Public: the token is the credential; B's revoked feed is gone for everybody.
+    Route("/feeds/drills/<token>.ics", "GET", "public", every(404, anonymous=404), values=REVOKED_FEED),
+    Route("/api/v1/calendar-feeds/<token>.ics", "GET", "public", every(404, anonymous=404), values=REVOKED_FEED),
+    Route("/api/v1/calendar-feeds", "GET", "api", every(200)),
+    Route("/api/v1/calendar-feeds", "POST", "api", officers(201, viewer=403, ent_a=201), body=B_ENTERPRISE,
+          may_change=FEED_KEEPERS),
+    Route("/api/v1/calendar-feeds/<int:feed_id>", "DELETE", "api", officers(204, viewer=403, ent_a=404),
+          values=B_FEED, may_change=EDITORS_CHANGE),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.
@@ -548,6 +583,7 @@ PUBLIC = {
     ("/api/v1/openapi.json", "GET"), ("/api/v1/docs", "GET"), ("/api/v1/docs/assets/<path:filename>", "GET"),
     ("/static/<path:filename>", "GET"), ("/api/v1/auth/token", "POST"),
     ("/webhooks/twilio/status", "POST"), ("/webhooks/twilio/inbound", "POST"),
+    ("/feeds/drills/<token>.ics", "GET"), ("/api/v1/calendar-feeds/<token>.ics", "GET"),
 }
 
 
