@@ -188,7 +188,9 @@ def test_enterprise_a_feed_has_no_b_events(app, people, setting, token_for):
     assert not a_keys & b_cycle_keys and not any(other.name in e["summary"] for e in a_events.values())
     assert set(api_events) == set(a_events)
     county_keys = {uid.split("@")[0] for uid in county}
-    assert b_cycle_keys <= county_keys and a_keys <= county_keys
+    near = set(db.session.scalars(sa.select(Occurrence.key).where(  # a county feed: 30 days back, 60 ahead
+        Occurrence.window_start <= D("2027-02-13"), Occurrence.window_end >= D("2026-11-15"))))
+    assert b_cycle_keys & near and b_cycle_keys & near <= county_keys and a_keys & near <= county_keys
     assert any(e["summary"].startswith(f"{other.name}：") for e in county.values())  # county feeds name the enterprise
 
 
@@ -247,3 +249,18 @@ def test_feed_url_is_documented(client):
     assert "/api/v1/calendar-feeds/{token}.ics" in spec["paths"]
     assert "text/calendar" in spec["paths"]["/api/v1/calendar-feeds/{token}.ics"]["get"]["responses"]["200"]["content"]
     assert "/feeds/drills/{token}.ics" in spec["paths"]["/api/v1/calendar-feeds"]["post"]["description"]
+
+
+def test_a_county_feed_is_narrower_and_capped(app, people, setting, monkeypatch):
+    from plans.drills import feeds
+
+    with at("2026-12-15"):
+        path = create_feed(browser(app, "duty"), label="全县演练")
+        uncapped = events(app.test_client(), path)
+        days = {event_day(e) for uid, e in uncapped.items() if uid.startswith("c")}
+        assert min(days) >= date(2026, 11, 15) and max(days) <= date(2027, 2, 13)  # 30 days back, 60 ahead
+        monkeypatch.setattr(feeds, "COUNTY_MAX_EVENTS", 3)
+        response = app.test_client().get(path)
+    capped = Calendar.from_ical(response.data)
+    assert len(capped.walk("VEVENT")) <= 6  # three occurrences and at most three drill records
+    assert "只显示前3项" in str(capped["X-WR-CALDESC"])

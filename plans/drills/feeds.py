@@ -30,6 +30,11 @@ from .models import OCCURRENCE_STATUS_LABELS, CalendarFeed, Drill, DrillCycle, O
 
 #: How far back a feed reaches; forward it reaches as far as occurrences are laid out.
 PAST_DAYS = 90
+#: A county feed (every enterprise) is narrower and capped: tens of thousands of events would
+#: take minutes to render and no calendar app could show them (bench/drill_calendar.py).
+COUNTY_PAST_DAYS = 30
+COUNTY_AHEAD_DAYS = 60
+COUNTY_MAX_EVENTS = 3000
 #: SEQUENCE counts seconds since this moment of the last modification (monotonic with edits).
 _SEQUENCE_EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -117,10 +122,13 @@ def _latest(*moments: datetime | None) -> datetime:
 def render_ics(feed: CalendarFeed, today: date | None = None) -> bytes:
     """The feed as an iCalendar document: occurrences from PAST_DAYS back to the horizon, and drills."""
     today = today or local_today()
-    since = today - timedelta(days=PAST_DAYS)
+    county = feed.enterprise_id is None
+    since = today - timedelta(days=COUNTY_PAST_DAYS if county else PAST_DAYS)
+    until = today + timedelta(days=COUNTY_AHEAD_DAYS) if county else date.max
+    limit = COUNTY_MAX_EVENTS + 1 if county else None
     domain = uid_domain()
     now = utcnow()
-    scope = (lambda column: column == feed.enterprise_id) if feed.enterprise_id else (lambda column: sa.true())
+    scope = (lambda column: sa.true()) if county else (lambda column: column == feed.enterprise_id)
     occurrences = db.session.execute(
         sa.select(Occurrence.key, Occurrence.scheduled_at, Occurrence.duration_minutes, Occurrence.window_start,
                   Occurrence.window_end, Occurrence.obligation, Occurrence.created_at, Occurrence.excused_at,
@@ -131,15 +139,16 @@ def render_ics(feed: CalendarFeed, today: date | None = None) -> bytes:
         .outerjoin(DrillCycle, DrillCycle.id == Occurrence.cycle_id)
         .outerjoin(Plan, Plan.id == Occurrence.plan_id)
         .outerjoin(Drill, Drill.id == Occurrence.drill_id)
-        .where(scope(Occurrence.enterprise_id), Occurrence.window_end >= since)
-        .order_by(Occurrence.due_on, Occurrence.id)).all()
+        .where(scope(Occurrence.enterprise_id), Occurrence.window_end >= since, Occurrence.window_start <= until)
+        .order_by(Occurrence.due_on, Occurrence.id).limit(limit)).all()
     drills = db.session.execute(
         sa.select(Drill.id, Drill.title, Drill.started_at, Drill.duration_minutes, Drill.location, Drill.updated_at,
                   Drill.created_at, Enterprise.name.label("enterprise"))
         .join(Enterprise, Enterprise.id == Drill.enterprise_id)
         .where(scope(Drill.enterprise_id), Drill.started_at >= local_midnight_utc(since))
-        .order_by(Drill.started_at, Drill.id)).all()
-    county = feed.enterprise_id is None
+        .order_by(Drill.started_at, Drill.id).limit(limit)).all()
+    truncated = county and (len(occurrences) > COUNTY_MAX_EVENTS or len(drills) > COUNTY_MAX_EVENTS)
+    occurrences, drills = occurrences[:COUNTY_MAX_EVENTS], drills[:COUNTY_MAX_EVENTS]
     with force_locale("zh_CN"):  # the feed is read in calendar apps: Chinese, like the SMS
         cal = Calendar()
         cal.add("prodid", "-//Emergency plans and drills//Drill calendar//ZH")
@@ -148,6 +157,9 @@ def render_ics(feed: CalendarFeed, today: date | None = None) -> bytes:
         cal.add("method", "PUBLISH")
         cal.add("x-wr-calname", feed.label or (feed.enterprise.name if feed.enterprise else _("County drills")))
         cal.add("x-wr-timezone", "Asia/Shanghai")
+        if truncated:
+            cal.add("x-wr-caldesc", _("Too many drills for one calendar: only the first %(n)s are shown. "
+                                      "Subscribe to single enterprises' feeds instead.", n=COUNTY_MAX_EVENTS))
         for row in occurrences:
             title = occurrence_title(row.obligation, row.cycle_name, row.plan_title)
             status = str(OCCURRENCE_STATUS_LABELS[row.status])
