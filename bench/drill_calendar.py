@@ -14,7 +14,8 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ def populate(db, enterprises: int, weeks: int, today: date) -> None:
          "safety_manager_mobile": "+8613900139000", "active": True} for n in range(enterprises)])
     ids = db.session.scalars(sa.select(Enterprise.id).order_by(Enterprise.id)).all()
     start = today - timedelta(weeks=weeks // 2)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     db.session.execute(sa.insert(DrillCycle), [
         {"enterprise_id": e, "name": "每周一小练", "preset": "weekly_small", "rule": {"freq": "weekly", "weekdays": [e % 5]},
          "start_time": "09:00", "duration_minutes": 30, "grace_days": 4, "lead_days": 1, "drill_form": "tabletop",
@@ -69,7 +70,7 @@ def populate(db, enterprises: int, weeks: int, today: date) -> None:
         first = start + timedelta(days=(enterprise_id % 5 - start.weekday()) % 7)
         for week in range(weeks):
             day = first + timedelta(weeks=week)
-            at = datetime.combine(day, dtime(9), tzinfo=SHANGHAI).astimezone(timezone.utc)
+            at = datetime.combine(day, dtime(9), tzinfo=SHANGHAI).astimezone(UTC)
             rows.append({"key": f"c{cycle_id}-{day.isoformat()}", "enterprise_id": enterprise_id, "cycle_id": cycle_id,
                          "scheduled_at": at, "duration_minutes": 30, "due_on": day, "window_start": day,
                          "window_end": day + timedelta(days=4), "excuse_reason": "", "created_at": now})

@@ -3,7 +3,7 @@ matches the month page, UIDs survive edits, revoked tokens are gone, enterprise 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -40,7 +40,7 @@ def weekly_cycle(actor, enterprise, name: str, rule=None, start_time: str = "09:
     return cycle
 
 
-def WEEKLY_RULE():  # noqa: N802 - a fresh dict each time
+def WEEKLY_RULE():
     return dict(WEDNESDAY)
 
 
@@ -65,7 +65,7 @@ def events(client, path: str) -> dict[str, dict]:
 def page_items(html: str, month_prefix: str) -> dict[str, set[str]]:
     """Keys of occurrences (and ids of drills) in the month page's cells of the given month."""
     result: dict[str, set[str]] = {"occurrences": set(), "drills": set()}
-    for cell in re.findall(r'<td class="cal-day[^"]*" data-date="(\d{4}-\d{2}-\d{2})">(.*?)</td>', html, re.S):
+    for cell in re.findall(r'<td class="cal-day[^"]*" data-date="(\d{4}-\d{2}-\d{2})">(.*?)</td>', html, re.DOTALL):
         day, body = cell
         if not day.startswith(month_prefix):
             continue
@@ -117,14 +117,14 @@ def test_the_feed_matches_the_month_page(app, people, setting):
     # Statuses in Chinese, times in UTC, the statutory window all-day.
     done = feed[f"c{setting.id}-2026-12-02@drills.emergency.local"]
     assert done["summary"] == "罐区周演练（已完成）"
-    assert done["start"] == datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)
+    assert done["start"] == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
     assert done["end"] - done["start"] == timedelta(minutes=45)
     assert feed[f"c{setting.id}-2026-12-09@drills.emergency.local"]["summary"] == "罐区周演练（已逾期）"
     assert feed[f"c{setting.id}-2026-12-16@drills.emergency.local"]["summary"] == "罐区周演练（未到期）"
     yearly = feed[f"o-yearly-e{own.id}-2026@drills.emergency.local"]
     assert yearly["start"] == date(2026, 1, 1) and yearly["end"] == date(2027, 1, 1)
     # The page colours the same statuses.
-    assert f'class="cal-item done" data-kind="occurrence"' in html and 'class="cal-item overdue"' in html
+    assert 'class="cal-item done" data-kind="occurrence"' in html and 'class="cal-item overdue"' in html
     assert 'class="cal-item record" data-kind="drill"' in html
     assert db.session.scalar(sa.select(CalendarFeed.last_used_at)) is not None
 
@@ -139,8 +139,8 @@ def test_editing_the_cycle_time_keeps_the_uid(app, people, setting):
         db.session.commit()
         after = events(app.test_client(), path)
     uid = f"c{setting.id}-2026-12-23@drills.emergency.local"
-    assert before[uid]["start"] == datetime(2026, 12, 23, 1, 0, tzinfo=timezone.utc)
-    assert after[uid]["start"] == datetime(2026, 12, 23, 6, 30, tzinfo=timezone.utc)
+    assert before[uid]["start"] == datetime(2026, 12, 23, 1, 0, tzinfo=UTC)
+    assert after[uid]["start"] == datetime(2026, 12, 23, 6, 30, tzinfo=UTC)
     assert after[uid]["sequence"] > before[uid]["sequence"]
     assert set(before) <= set(after)  # updated in place: nothing duplicated, nothing lost
     past = f"c{setting.id}-2026-12-02@drills.emergency.local"  # history keeps its time
@@ -239,9 +239,9 @@ def test_a_busy_day_shows_a_few_and_counts_the_rest(app, people, make_enterprise
     with at("2026-12-01"):
         html = browser(app, "duty").get("/drills/calendar?month=2026-12").get_data(as_text=True)
         week = browser(app, "duty").get("/drills/calendar/week?start=2026-12-02").get_data(as_text=True)
-    cell = re.search(r'data-date="2026-12-02">(.*?)</td>', html, re.S).group(1)
+    cell = re.search(r'data-date="2026-12-02">(.*?)</td>', html, re.DOTALL).group(1)
     assert cell.count('class="cal-item') == 4 and 'data-more="2"' in cell
-    assert re.search(r'data-date="2026-12-02">(.*?)</td>', week, re.S).group(1).count('class="cal-item') == 6
+    assert re.search(r'data-date="2026-12-02">(.*?)</td>', week, re.DOTALL).group(1).count('class="cal-item') == 6
 
 
 def test_feed_url_is_documented(client):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar as stdlib_calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,14 @@ from emergency.organisations.models import Enterprise
 from emergency.timeutil import SHANGHAI, to_local
 from plans.plan.models import Plan
 
-from .models import OBLIGATION_LABELS, OCCURRENCE_STATUS_LABELS, Drill, DrillCycle, Occurrence, status_sql
+from .models import (
+    OBLIGATION_LABELS,
+    OCCURRENCE_STATUS_LABELS,
+    Drill,
+    DrillCycle,
+    Occurrence,
+    status_sql,
+)
 
 
 @dataclass
@@ -74,7 +81,7 @@ def week_days(day: date) -> list[date]:
 
 
 def local_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=SHANGHAI).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def _filtered(query, user, filters: dict[str, Any], enterprise_column):
@@ -153,7 +160,7 @@ def drills_by_day(user, filters: dict[str, Any], first: date, last: date, per_da
         on = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
         started = row.started_at if isinstance(row.started_at, datetime) else datetime.fromisoformat(row.started_at)
         if started.tzinfo is None:
-            started = started.replace(tzinfo=timezone.utc)
+            started = started.replace(tzinfo=UTC)
         days.totals[on] = row.total
         days.items.setdefault(on, []).append(CalendarItem(
             kind="drill", id=row.id, day=on, title=row.title, status="record", enterprise_id=row.enterprise_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -26,7 +26,14 @@ from emergency.timeutil import local_today, utcnow
 from plans.plan.models import Plan
 
 from .calendar_queries import local_midnight_utc, occurrence_title
-from .models import OCCURRENCE_STATUS_LABELS, CalendarFeed, Drill, DrillCycle, Occurrence, status_sql
+from .models import (
+    OCCURRENCE_STATUS_LABELS,
+    CalendarFeed,
+    Drill,
+    DrillCycle,
+    Occurrence,
+    status_sql,
+)
 
 #: How far back a feed reaches; forward it reaches as far as occurrences are laid out.
 PAST_DAYS = 90
@@ -36,7 +43,7 @@ COUNTY_PAST_DAYS = 30
 COUNTY_AHEAD_DAYS = 60
 COUNTY_MAX_EVENTS = 3000
 #: SEQUENCE counts seconds since this moment of the last modification (monotonic with edits).
-_SEQUENCE_EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+_SEQUENCE_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def token_hash(raw: str) -> str:
