@@ -113,6 +113,8 @@ class Config:
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or None
         #: Outgoing proxy for the provider's API, e.g. http://proxy.example:3128 (none by default).
         self.SMS_HTTP_PROXY = env.get("SMS_HTTP_PROXY") or None
+        #: The domain of calendar (ICS) event UIDs; stable for ever once feeds are subscribed.
+        self.CALENDAR_UID_DOMAIN = env.get("CALENDAR_UID_DOMAIN") or None
         self.SMS_CONCURRENCY = int(env.get("SMS_CONCURRENCY", "16"))
         self.SMS_BATCH_SIZE = int(env.get("SMS_BATCH_SIZE", "100"))
         self.SMS_TIMEOUT_SECONDS = float(env.get("SMS_TIMEOUT_SECONDS", "15"))

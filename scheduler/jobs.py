@@ -91,6 +91,27 @@ def sweep_filings() -> None:
     task()
 
 
+def refresh_drill_occurrences() -> None:
+    """Enqueue the daily refresh of drill occurrences."""
+    from .tasks.drills import refresh_drill_occurrences as task
+
+    task()
+
+
+def sweep_drill_reminders() -> None:
+    """Enqueue the drill reminder sweep; the worker sends what is due, once."""
+    from .tasks.drills import sweep_drill_reminders as task
+
+    task()
+
+
+def send_drill_digest() -> None:
+    """Enqueue the officers' daily drill digest."""
+    from .tasks.drills import send_drill_digest as task
+
+    task()
+
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("heartbeat", heartbeat, IntervalTrigger(seconds=30, timezone=SHANGHAI),
             "Write the scheduler heartbeat"),
@@ -104,4 +125,13 @@ JOBS: tuple[JobSpec, ...] = (
     # working day, and reminders go out by day (the sweep is idempotent, so repeats are harmless).
     JobSpec("sweep_filings", sweep_filings, CronTrigger(hour="8-20", minute=5, timezone=SHANGHAI),
             "Deem undecided filings filed; remind enterprises of filing deadlines"),
+    # Drills: occurrences laid out after midnight, reminders hourly by day (idempotent per
+    # occurrence and milestone; quiet hours still apply), the officers' digest each morning.
+    JobSpec("refresh_drill_occurrences", refresh_drill_occurrences,
+            CronTrigger(hour=0, minute=20, timezone=SHANGHAI),
+            "Lay out drill occurrences of cycles and statutory obligations"),
+    JobSpec("sweep_drill_reminders", sweep_drill_reminders, CronTrigger(hour="7-20", minute=35, timezone=SHANGHAI),
+            "Remind enterprises of coming, due and overdue drills"),
+    JobSpec("send_drill_digest", send_drill_digest, CronTrigger(hour=8, minute=30, timezone=SHANGHAI),
+            "Send officers the daily digest of overdue drills and corrective actions"),
 )

@@ -108,6 +108,8 @@ class World:
     other_spare_cycle_id: int = 0
     other_occurrence_ids: tuple[int, ...] = ()
     calendar_day_id: int = 0
+    other_feed_id: int = 0
+    revoked_feed_token: str = ""
     clients: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -176,6 +178,13 @@ def world(app, people, county) -> World:
     db.session.commit()
     b_occurrences = tuple(db.session.scalars(sa.select(Occurrence.id).where(Occurrence.cycle_id == cycle.id)
                                              .order_by(Occurrence.due_on)).all()[:2])
+    # B's calendar feeds: one live (to revoke), one revoked (its URL must answer 404 to everybody).
+    from plans.drills import feeds as feed_ops
+
+    b_feed, _raw = feed_ops.create_feed(people["other_enterprise"], {"label": "乙酒店演练订阅"})
+    revoked_feed, revoked_token = feed_ops.create_feed(people["other_enterprise"], {"label": "乙酒店旧订阅"})
+    feed_ops.revoke_feed(people["other_enterprise"], revoked_feed)
+    db.session.commit()
     # Webhooks are checked against a configured token: only the signature keeps them out.
     app.config.update(TWILIO_AUTH_TOKEN=TWILIO_TOKEN, PUBLIC_BASE_URL="https://emergency.example.gov.cn")
 
@@ -193,7 +202,8 @@ def world(app, people, county) -> World:
                  other_plan_id=plan.id, other_section_id=draft.sections[0].id,
                  other_last_section_id=draft.sections[-1].id, other_attachment_id=attachment.id,
                  other_filing_id=filing.id, other_cycle_id=cycle.id, other_spare_cycle_id=spare.id,
-                 other_occurrence_ids=b_occurrences,
+                 other_occurrence_ids=b_occurrences, other_feed_id=b_feed.id,
+                 revoked_feed_token=revoked_token,
                  clients=clients, tokens=tokens)
 
 
@@ -281,6 +291,10 @@ DRILL_KEEPERS = frozenset({"admin", "officer", "ent_a"})
 def cycle_form(w: World) -> dict[str, Any]:
     return {"name": "走查演练周期", "preset": "weekly_small", "starts_on": datetime.date.today().isoformat()}
 ADMIN_CHANGES = frozenset({"admin"})
+B_FEED = lambda w: {"feed_id": w.other_feed_id}  # noqa: E731
+REVOKED_FEED = lambda w: {"token": w.revoked_feed_token}  # noqa: E731
+#: Calendar feeds are created by officers and, for their own enterprise, by enterprise users.
+FEED_KEEPERS = frozenset({"admin", "officer", "ent_a"})
 FORGED_SIGNATURE = lambda w: {"X-Twilio-Signature": "Zm9yZ2VkLXNpZ25hdHVyZQ=="}  # noqa: E731
 
 
@@ -639,6 +653,23 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/occurrences/<int:occurrence_id>", "GET", "api", officers(200, ent_a=404), values=B_OCCURRENCE),
     Route("/api/v1/occurrences/<int:occurrence_id>/excuse", "POST", "api", plan_editor(200),
           values=B_OTHER_OCCURRENCE, body=lambda w: {"reason": "走查"}, may_change=PLAN_WRITERS),
+    # Drill calendar: A asking for B's enterprise still sees only its own.
+    Route("/drills/calendar", "GET", "page", every(200), values=B_ENTERPRISE),
+    Route("/drills/calendar/week", "GET", "page", every(200), values=B_ENTERPRISE),
+    Route("/drills/feeds", "GET", "page", every(200)),
+    # A feed naming B: an enterprise user's feed is its own enterprise's regardless.
+    Route("/drills/feeds", "POST", "page", officers(200, viewer=403, ent_a=200), body=B_ENTERPRISE,
+          may_change=FEED_KEEPERS),
+    Route("/drills/feeds/<int:feed_id>/revoke", "POST", "page", officers(302, viewer=403, ent_a=404),
+          values=B_FEED, may_change=EDITORS_CHANGE),
+    # Public: the token is the credential; B's revoked feed is gone for everybody.
+    Route("/feeds/drills/<token>.ics", "GET", "public", every(404, anonymous=404), values=REVOKED_FEED),
+    Route("/api/v1/calendar-feeds/<token>.ics", "GET", "public", every(404, anonymous=404), values=REVOKED_FEED),
+    Route("/api/v1/calendar-feeds", "GET", "api", every(200)),
+    Route("/api/v1/calendar-feeds", "POST", "api", officers(201, viewer=403, ent_a=201), body=B_ENTERPRISE,
+          may_change=FEED_KEEPERS),
+    Route("/api/v1/calendar-feeds/<int:feed_id>", "DELETE", "api", officers(204, viewer=403, ent_a=404),
+          values=B_FEED, may_change=EDITORS_CHANGE),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.
@@ -647,6 +678,7 @@ PUBLIC = {
     ("/api/v1/openapi.json", "GET"), ("/api/v1/docs", "GET"), ("/api/v1/docs/assets/<path:filename>", "GET"),
     ("/static/<path:filename>", "GET"), ("/api/v1/auth/token", "POST"),
     ("/webhooks/twilio/status", "POST"), ("/webhooks/twilio/inbound", "POST"),
+    ("/feeds/drills/<token>.ics", "GET"), ("/api/v1/calendar-feeds/<token>.ics", "GET"),
 }
 
 

@@ -20,7 +20,7 @@ from plans.filing import operations as filing_ops
 from plans.filing.models import Filing, FilingStatus
 from plans.plan import operations as plan_ops
 
-from .conftest import PASSWORD, drill_of
+from .conftest import PASSWORD, drill_of, no_quiet_hours
 from .test_plans import PDF_BYTES, flashes
 
 D = date.fromisoformat
@@ -106,6 +106,7 @@ def test_missing_materials_are_named_before_submission(app, people, hotel):
 
 
 def test_a_return_lists_every_item_and_the_resubmission_is_filed(app, people, hotel, make_enterprise):
+    no_quiet_hours()  # what is sent, not when: quiet hours are tested with the messaging
     filing = published_filing(people, hotel)
     ent_b = browser_for(app, "ent-b")
     officer = browser_for(app, "duty")

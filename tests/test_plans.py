@@ -21,7 +21,7 @@ from plans.plan.models import Plan, PlanSection, PlanVersion, VersionStatus
 
 from plans.drills import gate
 
-from .conftest import PASSWORD, drill_of
+from .conftest import PASSWORD, drill_of, no_quiet_hours
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -137,6 +137,7 @@ def test_structured_fields_and_validation(ent_a, people):
 # --- review and publication ---------------------------------------------------------------------
 
 def test_publication_waits_for_a_passing_review_where_the_law_requires_one(app, ent_a, people):
+    no_quiet_hours()  # what is sent, not when: quiet hours are tested with the messaging
     version = written_plan(ent_a, people)
     page = ent_a.get(f"/plans/{version.plan_id}/versions/1").get_data(as_text=True)
     assert "Article 21" in page and 'id="publish-form"' not in page

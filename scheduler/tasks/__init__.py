@@ -1,2 +1,2 @@
 """Worker tasks, one module per concern. Importing this package registers them all."""
-from . import messaging, plans, system  # noqa: F401
+from . import drills, messaging, plans, system  # noqa: F401
