@@ -15,6 +15,12 @@ from .models import DRILL_CONTENTS, DRILL_FORMS, DRILL_PURPOSES, RATINGS, SPOT_C
 CLOCK_SLACK = timedelta(minutes=10)
 
 
+def _happened(value) -> bool:
+    if value > utcnow() + CLOCK_SLACK:
+        raise ValidationError(_("A drill is recorded after it took place: the time is in the future."))
+    return True
+
+
 def _names(max_items: int = 200):
     return fields.List(text(100), load_default=list, validate=validate.Length(max=max_items))
 
@@ -24,7 +30,7 @@ class DrillInput(BaseSchema):
 
     title = text(200)
     #: Local (Asia/Shanghai) time unless an offset is given; kept in UTC.
-    started_at = fields.AwareDateTime(required=True, default_timezone=SHANGHAI)
+    started_at = fields.AwareDateTime(required=True, default_timezone=SHANGHAI, validate=lambda value: _happened(value))
     duration_minutes = fields.Integer(required=True, validate=validate.Range(5, 7 * 24 * 60))
     form = fields.String(required=True, validate=validate.OneOf(list(DRILL_FORMS)))
     content = fields.String(required=True, validate=validate.OneOf(list(DRILL_CONTENTS)))
@@ -42,10 +48,7 @@ class DrillInput(BaseSchema):
     occurrence_ids = fields.List(fields.Integer(), validate=validate.Length(max=50))
 
     @validates_schema
-    def _happened(self, data, **_kwargs):
-        started = data.get("started_at")
-        if started is not None and started > utcnow() + CLOCK_SLACK:
-            raise ValidationError({"started_at": [_("A drill is recorded after it took place: the time is in the future.")]})
+    def _count(self, data, **_kwargs):
         if data.get("participant_count") and data.get("participants") and \
                 data["participant_count"] < len(data["participants"]):
             raise ValidationError({"participant_count": [_("Fewer people than named participants.")]})
@@ -110,7 +113,7 @@ class EvaluationInput(BaseSchema):
     revision_sections = fields.List(text(200), load_default=list, validate=validate.Length(max=50))
     problems = fields.List(fields.Nested(ProblemInput), load_default=list, validate=validate.Length(max=50))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _sections_when_revision(self, data, **_kwargs):
         if data.get("plan_revision_needed") and not data.get("revision_sections"):
             raise ValidationError({"revision_sections": [_("Name the sections of the plan that need revision.")]})
@@ -153,7 +156,7 @@ class SpotCheckInput(BaseSchema):
     correction_required = text(5000, required=False, load_default="")
     correction_due = fields.Date(allow_none=True, load_default=None)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _correction_when_short(self, data, **_kwargs):
         if data.get("result") != "short":
             return
