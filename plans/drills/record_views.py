@@ -3,6 +3,7 @@ corrective actions (整改), the bureau's reported-drill list and spot checks (�
 publication gate's state and waiver on a plan version's page."""
 from __future__ import annotations
 
+from itertools import zip_longest
 from typing import Any
 
 import sqlalchemy as sa
@@ -239,8 +240,8 @@ def _rows(*names: str) -> list[dict[str, str]]:
     """Rows of a table of inputs named ``names`` (each given once per row); blank rows are dropped."""
     columns = [request.form.getlist(name) for name in names]
     rows = []
-    for cells in zip(*columns, strict=False):
-        row = {name: (cell or "").strip() for name, cell in zip(names, cells, strict=False)}
+    for cells in zip_longest(*columns, fillvalue=""):
+        row = {name: (cell or "").strip() for name, cell in zip(names, cells, strict=True)}
         if any(row.values()):
             rows.append(row)
     return rows
@@ -266,9 +267,7 @@ def _evaluation_raw() -> dict[str, Any]:
 @bp.route("/drills/<int:drill_id>/evaluation", methods=["GET", "POST"])
 @login_required
 def evaluation(drill_id: int):
-    item = record_for(current_user, Drill, drill_id, edit=request.method == "POST")
-    if request.method == "GET" and not _can_edit():
-        return redirect(url_for(".drill", drill_id=item.id) + "#evaluation")
+    item = record_for(current_user, Drill, drill_id, edit=True)
     current = item.evaluation
     raw: dict[str, Any] = {
         "evaluated_on": (current.evaluated_on if current else local_today()).isoformat(),
