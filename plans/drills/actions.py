@@ -157,8 +157,9 @@ def remind_overdue_actions(today: date | None = None) -> int:
             audience = {"contact_ids": [contact_id]} if contact_id else {"phones": [enterprise.safety_manager_mobile]}
         with force_locale("zh_CN"):  # SMS texts are Chinese whatever the screen language
             bureau = enterprise.township.jurisdiction.bureau_name
-            body = _("【%(bureau)s】%(owner)s：演练发现的整改事项“%(problem)s”应于%(date)s前完成，现已逾期，"
-                     "请尽快整改并在系统中提交整改情况。", bureau=bureau, owner=action.owner_name,
+            body = _("[%(bureau)s] %(owner)s: the corrective action \"%(problem)s\" found in a drill was due by "
+                     "%(date)s and is overdue; please fix it and report the fix in the system.",
+                     bureau=bureau, owner=action.owner_name,
                      problem=_short(action.problem), date=action.due_on.isoformat())
             title = _("Overdue corrective action: %(problem)s", problem=_short(action.problem))
         campaign_ops.create_campaign(None, {"kind": "notice", "title": title[:200], "body": body,
