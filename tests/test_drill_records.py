@@ -18,7 +18,14 @@ from emergency.messaging.models import Campaign
 from emergency.timeutil import SHANGHAI, local_today
 from plans.drills import actions as action_ops
 from plans.drills import gate, records
-from plans.drills.models import ActionStatus, CorrectiveAction, Drill, DrillFile, PublicationOverride, SpotCheck
+from plans.drills.models import (
+    ActionStatus,
+    CorrectiveAction,
+    Drill,
+    DrillFile,
+    PublicationOverride,
+    SpotCheck,
+)
 from plans.plan import operations as plan_ops
 from plans.plan.models import PlanVersion
 
@@ -304,8 +311,8 @@ def test_action_goes_open_done_verified_and_refuses_other_moves(app, people, tok
     entries_before = len(audit_entries("corrective_action", action.id))
     body = problem(api.patch(f"/api/v1/corrective-actions/{action.id}", headers=headers,
                              json={"status": "verified"}), 422)
-    assert field_errors(body) == {"status": ["A corrective action cannot go from Open to Verified; "
-                                             "it goes open → done → verified."]}
+    assert field_errors(body) == {"status": [("A corrective action cannot go from Open to Verified; "
+                                              "it goes open → done → verified.")]}
     body = problem(api.patch(f"/api/v1/corrective-actions/{action.id}", headers=headers, json={"status": "done"}), 422)
     assert list(field_errors(body)) == ["evidence"]
     db.session.expire_all()

@@ -21,7 +21,13 @@ from plans.plan import operations as plan_operations
 from plans.plan.models import Plan
 
 from .models import (
-    ACTION_STATUS_LABELS, ActionStatus, CorrectiveAction, Drill, DrillEvaluation, DrillFile, SpotCheck,
+    ACTION_STATUS_LABELS,
+    ActionStatus,
+    CorrectiveAction,
+    Drill,
+    DrillEvaluation,
+    DrillFile,
+    SpotCheck,
 )
 
 #: Allowed status transitions: (from, to).

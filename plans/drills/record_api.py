@@ -1,6 +1,7 @@
 """/api/v1: drill records, their evaluations, corrective actions and spot checks."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
@@ -13,13 +14,22 @@ from emergency.extensions import db
 from emergency.organisations.api import SelectPage
 from emergency.organisations.models import Enterprise
 
-import sqlalchemy as sa
-
 from . import actions, records
 from .models import CorrectiveAction, Drill, SpotCheck
 from .record_schemas import (
-    ActionChangeInput, ActionQuery, ActionSchema, AnswerInput, DrillCreateInput, DrillInput, DrillQuery, DrillSchema,
-    EvaluationInput, EvaluationSchema, RevisionStartInput, SpotCheckInput, SpotCheckSchema,
+    ActionChangeInput,
+    ActionQuery,
+    ActionSchema,
+    AnswerInput,
+    DrillCreateInput,
+    DrillInput,
+    DrillQuery,
+    DrillSchema,
+    EvaluationInput,
+    EvaluationSchema,
+    RevisionStartInput,
+    SpotCheckInput,
+    SpotCheckSchema,
 )
 
 blp = Blueprint("drills_api", __name__, url_prefix="/api/v1",

@@ -9,7 +9,13 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates_s
 from emergency.timeutil import SHANGHAI, utcnow
 from emergency.validation import BaseSchema, FormSchema, Mobile, text
 
-from .models import DRILL_CONTENTS, DRILL_FORMS, DRILL_PURPOSES, RATINGS, SPOT_CHECK_RESULTS
+from .models import (
+    DRILL_CONTENTS,
+    DRILL_FORMS,
+    DRILL_PURPOSES,
+    RATINGS,
+    SPOT_CHECK_RESULTS,
+)
 
 #: A drill record is of a drill that happened (a few minutes of clock difference are allowed).
 CLOCK_SLACK = timedelta(minutes=10)

@@ -7,28 +7,59 @@ from itertools import zip_longest
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from emergency import files
-from emergency.access import EDITORS, check_can_edit_enterprise, record_for, require_roles, scope_to_user
+from emergency.access import (
+    EDITORS,
+    check_can_edit_enterprise,
+    record_for,
+    require_roles,
+    scope_to_user,
+)
 from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.models import Enterprise, Township
 from emergency.timeutil import local_today, to_local
 from emergency.web.forms import _blank_as, form_data, load_form, save
-
 from plans.plan.models import Plan, PlanVersion, VersionStatus
 from plans.plan.queries import version_for
 
 from . import actions, gate, records
 from .models import (
-    ACTION_STATUS_LABELS, DRILL_CONTENTS, DRILL_FORMS, DRILL_PURPOSES, RATINGS, SPOT_CHECK_RESULTS,
-    SPOT_CHECK_STATUS_LABELS, CorrectiveAction, Drill, DrillCycle, DrillFile, Occurrence, SpotCheck,
+    ACTION_STATUS_LABELS,
+    DRILL_CONTENTS,
+    DRILL_FORMS,
+    DRILL_PURPOSES,
+    RATINGS,
+    SPOT_CHECK_RESULTS,
+    SPOT_CHECK_STATUS_LABELS,
+    CorrectiveAction,
+    Drill,
+    DrillCycle,
+    DrillFile,
+    Occurrence,
+    SpotCheck,
 )
-from .record_schemas import ActionForm, AnswerForm, DrillForm, EvaluationInput, SpotCheckForm
+from .record_schemas import (
+    ActionForm,
+    AnswerForm,
+    DrillForm,
+    EvaluationInput,
+    SpotCheckForm,
+)
 from .schemas import OverrideForm
 
 bp = Blueprint("drill_records", __name__)

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from emergency import files
 from emergency.audit import operations as audit
 from emergency.extensions import db
 from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
 from emergency.timeutil import utcnow
-from emergency import files
 from plans.plan.models import Plan, PlanVersion, VersionStatus
 
 from . import gate, occurrences
