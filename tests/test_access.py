@@ -353,6 +353,9 @@ DRILL_RECORD_ROUTES: tuple[Route, ...] = (
     Route("/api/v1/drills/<int:drill_id>", "GET", "api", officers(200, ent_a=404), values=B_DRILL),
     Route("/api/v1/drills/<int:drill_id>", "PATCH", "api", plan_editor(200), values=B_DRILL,
           body=lambda w: {"location": "被篡改的地点"}, may_change=PLAN_WRITERS),
+    # No file in the body: refused by validation (before the record is looked up) for writers.
+    Route("/api/v1/drills/<int:drill_id>/files", "POST", "api", officers(422, viewer=403, ent_a=422),
+          values=B_DRILL, body=lambda w: {}),
     Route("/api/v1/drills/<int:drill_id>/evaluation", "GET", "api", officers(200, ent_a=404), values=B_DRILL),
     Route("/api/v1/drills/<int:drill_id>/evaluation", "PUT", "api", plan_editor(200), values=B_DRILL,
           body=evaluation_body, may_change=PLAN_WRITERS),

@@ -536,6 +536,31 @@ def test_api_drills_are_the_callers_own(app, people, token_for):
         assert path in spec["paths"], path
 
 
+def test_files_through_the_api_are_checked_by_content(app, people, token_for):
+    import io
+
+    plan = new_plan(people)
+    drill = drill_of(plan.versions[0])
+    api, headers = app.test_client(), {**token_for("ent-a"), **EN}
+    added = api.post(f"/api/v1/drills/{drill.id}/files", headers=headers, content_type="multipart/form-data",
+                     data={"file": (io.BytesIO(PDF_BYTES), "演练脚本.pdf")})
+    assert added.status_code == 201, added.get_json()
+    assert (added.get_json()["kind"], added.get_json()["file_type"]) == ("document", "pdf")
+    body = problem(api.post(f"/api/v1/drills/{drill.id}/files", headers=headers, content_type="multipart/form-data",
+                            data={"file": (io.BytesIO(PDF_BYTES), "现场.png")}), 422)
+    assert list(field_errors(body)) == ["file"] and "does not match the extension .png" in body["errors"][0]["detail"]
+    sheet = problem(api.post(f"/api/v1/drills/{drill.id}/files", headers=headers, content_type="multipart/form-data",
+                             data={"file": (io.BytesIO(b"PK\x03\x04"), "名单.xlsx")}), 422)
+    assert list(field_errors(sheet)) == ["file"]
+    db.session.expire_all()
+    assert [f.filename for f in db.session.get(Drill, drill.id).files] == ["演练脚本.pdf"]
+    b_plan = plan_ops.create_plan(people["officer"], people["other"], {"kind": "comprehensive", "title": "乙酒店综合预案"})
+    db.session.commit()
+    b_drill = drill_of(b_plan.versions[0])
+    assert problem(api.post(f"/api/v1/drills/{b_drill.id}/files", headers=headers, content_type="multipart/form-data",
+                            data={"file": (io.BytesIO(PDF_BYTES), "x.pdf")}), 404)
+
+
 def test_pages_are_chinese_by_default(app, people):
     plan = new_plan(people)
     drill = drill_of(plan.versions[0])

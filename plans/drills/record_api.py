@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError
 
 from emergency.access import record_for, scope_to_user
 from emergency.api import api_user, token_required
@@ -22,6 +23,7 @@ from .record_schemas import (
     ActionSchema,
     AnswerInput,
     DrillCreateInput,
+    DrillFileSchema,
     DrillInput,
     DrillQuery,
     DrillSchema,
@@ -105,6 +107,25 @@ class DrillById(MethodView):
         records.update_drill(api_user(), drill, data)
         db.session.commit()
         return drill
+
+
+class FileUpload(Schema):
+    file = Upload(required=True, metadata={"description": "A photo (JPG, PNG) or a document (PDF, DOCX)"})
+
+
+@blp.route("/drills/<int:drill_id>/files", methods=["POST"])
+@token_required(*WRITERS)
+@blp.arguments(FileUpload, location="files")
+@blp.response(201, DrillFileSchema)
+@blp.alt_response(422, description=INVALID)
+@blp.doc(security=BEARER)
+def add_file(data, drill_id: int):
+    """Attach a photo or document to a drill (multipart field `file`), checked by its content."""
+    drill = record_for(api_user(), Drill, drill_id, edit=True)
+    upload = data["file"]
+    row = records.add_file(api_user(), drill, upload.filename or "", upload.read())
+    db.session.commit()
+    return row
 
 
 @blp.route("/drills/<int:drill_id>/evaluation")

@@ -107,11 +107,14 @@ def update_drill(actor, drill: Drill, data: dict[str, Any]) -> dict:
 def add_file(actor, drill: Drill, filename: str, data: bytes) -> DrillFile:
     """Attach a photo (JPG, PNG) or document (PDF, DOCX) checked by its content."""
     name = files.display_name(filename)
-    kind = files.sniff(data, filename)
-    if kind not in FILE_KINDS:
-        raise files.FileRejected(_("%(name)s: a drill takes photos (JPG, PNG) and documents (PDF, DOCX).", name=name),
-                                 filename=filename, rule="type")
-    blob = files.store(data, filename)
+    try:
+        kind = files.sniff(data, filename)
+        if kind not in FILE_KINDS:
+            raise files.FileRejected(_("%(name)s: a drill takes photos (JPG, PNG) and documents (PDF, DOCX).",
+                                       name=name), filename=filename, rule="type")
+        blob = files.store(data, filename)
+    except files.FileRejected as exc:  # keyed by its field ("file") for pages and problem details alike
+        raise ValidationError(exc.normalized_messages()) from exc
     row = DrillFile(enterprise_id=drill.enterprise_id, drill=drill, kind=FILE_KINDS[kind], filename=name[:200],
                     sha256=blob.sha256, size=blob.size, file_type=kind, uploaded_by_id=getattr(actor, "id", None))
     db.session.add(row)
