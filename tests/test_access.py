@@ -45,6 +45,8 @@ from plans.filing import operations as filing_ops
 from plans.filing.models import Filing
 from plans.drills import cycles as cycle_ops
 from plans.drills.models import Occurrence
+from plans.drills import actions as drill_action_ops
+from plans.drills import records as drill_records
 from plans.plan import operations as plan_ops
 from emergency.workdays import operations as calendar_ops
 from emergency.workdays.models import DayKind
@@ -65,6 +67,7 @@ ATTACKER_MOBILE = "13000000666"
 B_PLAN_TITLE = "乙酒店火灾事故专用应急预案"
 B_PLAN_TEXT = "乙酒店客房楼层疏散由楼层服务员引导"
 B_CYCLE_NAME = "乙酒店客房楼层每周疏散小练"
+B_DRILL_PROBLEM = "乙酒店客房层烟感报警未联动广播"
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TWILIO_TOKEN = "walk-auth-token-0123456789abcdef"
 #: Columns that change merely because a request was made (not a change of records).
@@ -107,6 +110,12 @@ class World:
     other_cycle_id: int = 0
     other_spare_cycle_id: int = 0
     other_occurrence_ids: tuple[int, ...] = ()
+    other_drill_id: int = 0
+    other_drill_file_id: int = 0
+    other_action_id: int = 0
+    other_api_action_id: int = 0
+    other_spot_check_id: int = 0
+    other_api_spot_check_id: int = 0
     calendar_day_id: int = 0
     other_feed_id: int = 0
     revoked_feed_token: str = ""
@@ -117,7 +126,7 @@ class World:
         """Strings that identify enterprise B; A must never be shown any of them."""
         return [self.other.name, self.other.credit_code, "ent-b", B_TOKEN_NAME, B_ADDRESS,
                 B_CONTACT_NAME, B_CONTACT_MOBILE[3:], "137 1111 2222", B_GROUP_NAME, B_CAMPAIGN_TITLE,
-                B_CAMPAIGN_BODY, B_PLAN_TITLE, B_PLAN_TEXT, B_CYCLE_NAME]
+                B_CAMPAIGN_BODY, B_PLAN_TITLE, B_PLAN_TEXT, B_CYCLE_NAME, B_DRILL_PROBLEM]
 
 
 @pytest.fixture
@@ -163,7 +172,7 @@ def world(app, people, county) -> World:
     plan_ops.save_section(officer, first, {"title": "应急处置", "body": f"<p>{B_PLAN_TEXT}</p>"}, first.sections[0])
     attachment = plan_ops.add_attachment(officer, first, "risk_assessment", "乙酒店风险评估.pdf", PDF_BYTES)
     plan_ops.add_attachment(officer, first, "resource_survey", "乙酒店资源调查.pdf", PDF_BYTES)
-    drill_of(first)
+    b_drill = drill_of(first)
     plan_ops.publish(officer, first, {"principal_name": "乙总", "signed_on": datetime.date(2026, 11, 2)})
     filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == first.id))
     filing_ops.submit(people["other_enterprise"], filing, {})
@@ -184,6 +193,18 @@ def world(app, people, county) -> World:
     b_feed, _raw = feed_ops.create_feed(people["other_enterprise"], {"label": "乙酒店演练订阅"})
     revoked_feed, revoked_token = feed_ops.create_feed(people["other_enterprise"], {"label": "乙酒店旧订阅"})
     feed_ops.revoke_feed(people["other_enterprise"], revoked_feed)
+    # B's drill (reported: B is a crowded place): a file, an evaluation with two corrective
+    # actions, and two spot checks that ordered corrections (one for the pages, one for the API).
+    assert b_drill.reported_at is not None
+    b_file = drill_records.add_file(officer, b_drill, "乙酒店演练签到表.pdf", PDF_BYTES)
+    due = datetime.date.today() + datetime.timedelta(days=30)
+    evaluation = drill_records.save_evaluation(officer, b_drill, {
+        "evaluated_on": datetime.date.today(), "objectives": [{"objective": "疏散引导", "rating": "poor", "note": ""}],
+        "problems": [{"problem": B_DRILL_PROBLEM, "owner_name": "乙经理", "due_on": due},
+                     {"problem": f"{B_DRILL_PROBLEM}（接口）", "owner_name": "乙经理", "due_on": due}]})
+    checks = [drill_action_ops.spot_check(officer, b_drill, {
+        "checked_on": datetime.date.today(), "result": "short", "correction_required": f"{B_DRILL_PROBLEM}，限期整改",
+        "correction_due": due}) for _ in range(2)]
     db.session.commit()
     # Webhooks are checked against a configured token: only the signature keeps them out.
     app.config.update(TWILIO_AUTH_TOKEN=TWILIO_TOKEN, PUBLIC_BASE_URL="https://emergency.example.gov.cn")
@@ -204,6 +225,9 @@ def world(app, people, county) -> World:
                  other_filing_id=filing.id, other_cycle_id=cycle.id, other_spare_cycle_id=spare.id,
                  other_occurrence_ids=b_occurrences, other_feed_id=b_feed.id,
                  revoked_feed_token=revoked_token,
+                 other_drill_id=b_drill.id, other_drill_file_id=b_file.id,
+                 other_action_id=evaluation.actions[0].id, other_api_action_id=evaluation.actions[1].id,
+                 other_spot_check_id=checks[0].id, other_api_spot_check_id=checks[1].id,
                  clients=clients, tokens=tokens)
 
 
@@ -329,6 +353,90 @@ def api_word_preview(w: World) -> dict[str, Any]:
     document.save(buffer)
     return {"file": (io.BytesIO(buffer.getvalue()), "走查.docx")}
 
+
+# Drill records (B's drill: reported, with a file, an evaluation, two actions and two spot checks).
+B_DRILL = lambda w: {"drill_id": w.other_drill_id}  # noqa: E731
+B_DRILL_FILE = lambda w: {"file_id": w.other_drill_file_id}  # noqa: E731
+B_ACTION = lambda w: {"action_id": w.other_action_id}  # noqa: E731
+B_API_ACTION = lambda w: {"action_id": w.other_api_action_id}  # noqa: E731
+B_SPOT_CHECK = lambda w: {"check_id": w.other_spot_check_id}  # noqa: E731
+B_API_SPOT_CHECK = lambda w: {"check_id": w.other_api_spot_check_id}  # noqa: E731
+
+
+def drill_body(w: World) -> dict[str, Any]:
+    """A drill naming enterprise B (an enterprise user's drill is its own regardless)."""
+    yesterday = datetime.datetime.now() - datetime.timedelta(days=1)
+    return {"enterprise_id": w.other.id, "title": "走查演练", "started_at": yesterday.strftime("%Y-%m-%dT%H:%M"),
+            "duration_minutes": 60, "form": "tabletop", "content": "single", "purpose": "inspection",
+            "location": "走查地点"}
+
+
+def evaluation_body(w: World) -> dict[str, Any]:
+    return {"evaluated_on": datetime.date.today().isoformat(), "objectives": [{"objective": "走查", "rating": "good"}],
+            "problems": [{"problem": "走查问题", "owner_name": "走查人",
+                          "due_on": (datetime.date.today() + datetime.timedelta(days=9)).isoformat()}]}
+
+
+DRILL_RECORD_ROUTES: tuple[Route, ...] = (
+    Route("/drills", "GET", "page", every(200)),
+    Route("/drills/new", "GET", "page", officers(200, viewer=403, ent_a=200)),
+    Route("/drills/new", "POST", "page", officers(302, viewer=403, ent_a=302), body=drill_body,
+          may_change=PLAN_WRITERS | {"ent_a"}),
+    Route("/drills/reported", "GET", "page", officers(200, ent_a=403)),
+    Route("/drills/<int:drill_id>", "GET", "page", officers(200, ent_a=404), values=B_DRILL),
+    Route("/drills/<int:drill_id>/edit", "GET", "page", plan_editor(200), values=B_DRILL),
+    Route("/drills/<int:drill_id>/edit", "POST", "page", plan_editor(302), values=B_DRILL,
+          body=lambda w: {**drill_body(w), "location": "被篡改的地点"}, may_change=PLAN_WRITERS),
+    # No file chosen: refused with a message by those who may add one.
+    Route("/drills/<int:drill_id>/files", "POST", "page", plan_editor(302), values=B_DRILL, body=lambda w: {}),
+    Route("/drill-files/<int:file_id>", "GET", "page", officers(200, ent_a=404), values=B_DRILL_FILE),
+    Route("/drills/<int:drill_id>/evaluation", "GET", "page", plan_editor(200), values=B_DRILL),
+    Route("/drills/<int:drill_id>/evaluation", "POST", "page", plan_editor(302), values=B_DRILL,
+          body=lambda w: {"evaluated_on": datetime.date.today().isoformat(), "objective": "走查", "rating": "good"},
+          may_change=PLAN_WRITERS),
+    Route("/corrective-actions", "GET", "page", every(200)),
+    Route("/corrective-actions/<int:action_id>/status", "POST", "page", plan_editor(302), values=B_ACTION,
+          body=lambda w: {"status": "done", "evidence": "走查"}, may_change=PLAN_WRITERS),
+    # B's plan has a draft already: a revision from the problem is refused with a message.
+    Route("/corrective-actions/<int:action_id>/revision", "POST", "page", plan_editor(302), values=B_ACTION,
+          body=lambda w: {"plan_id": w.other_plan_id}),
+    Route("/drills/<int:drill_id>/spot-check", "POST", "page", officers(302, viewer=403, ent_a=403), values=B_DRILL,
+          body=lambda w: {"checked_on": datetime.date.today().isoformat(), "result": "satisfactory"},
+          may_change=EDITORS_CHANGE),
+    Route("/spot-checks/<int:check_id>/answer", "POST", "page", plan_editor(302), values=B_SPOT_CHECK,
+          body=lambda w: {"response": "走查答复"}, may_change=PLAN_WRITERS),
+    Route("/spot-checks/<int:check_id>/close", "POST", "page", officers(302, viewer=403, ent_a=403),
+          values=B_SPOT_CHECK, may_change=EDITORS_CHANGE),
+    # B's draft is a revision: nothing to waive (refused with a message); only officers may try.
+    Route("/plans/<int:plan_id>/versions/<int:number>/waive-drill", "POST", "page",
+          officers(302, viewer=403, ent_a=403), values=B_DRAFT, body=lambda w: {"reason": "走查"}),
+    Route("/api/v1/drills", "GET", "api", every(200)),
+    Route("/api/v1/drills", "POST", "api", officers(201, viewer=403, ent_a=201),
+          body=lambda w: {**drill_body(w), "duration_minutes": 45}, may_change=PLAN_WRITERS | {"ent_a"}),
+    Route("/api/v1/drills/<int:drill_id>", "GET", "api", officers(200, ent_a=404), values=B_DRILL),
+    Route("/api/v1/drills/<int:drill_id>", "PATCH", "api", plan_editor(200), values=B_DRILL,
+          body=lambda w: {"location": "被篡改的地点"}, may_change=PLAN_WRITERS),
+    # No file in the body: refused by validation (before the record is looked up) for writers.
+    Route("/api/v1/drills/<int:drill_id>/files", "POST", "api", officers(422, viewer=403, ent_a=422),
+          values=B_DRILL, body=lambda w: {}),
+    Route("/api/v1/drills/<int:drill_id>/evaluation", "GET", "api", officers(200, ent_a=404), values=B_DRILL),
+    Route("/api/v1/drills/<int:drill_id>/evaluation", "PUT", "api", plan_editor(200), values=B_DRILL,
+          body=evaluation_body, may_change=PLAN_WRITERS),
+    Route("/api/v1/corrective-actions", "GET", "api", every(200)),
+    Route("/api/v1/corrective-actions/<int:action_id>", "GET", "api", officers(200, ent_a=404), values=B_API_ACTION),
+    Route("/api/v1/corrective-actions/<int:action_id>", "PATCH", "api", plan_editor(200), values=B_API_ACTION,
+          body=lambda w: {"status": "done", "evidence": "走查"}, may_change=PLAN_WRITERS),
+    Route("/api/v1/corrective-actions/<int:action_id>/revision", "POST", "api", plan_editor(422),
+          values=B_API_ACTION, body=lambda w: {"plan_id": w.other_plan_id}),
+    Route("/api/v1/spot-checks", "GET", "api", every(200)),
+    Route("/api/v1/drills/<int:drill_id>/spot-checks", "POST", "api", officers(201, viewer=403, ent_a=403),
+          values=B_DRILL, body=lambda w: {"checked_on": datetime.date.today().isoformat(), "result": "satisfactory"},
+          may_change=EDITORS_CHANGE),
+    Route("/api/v1/spot-checks/<int:check_id>/answer", "POST", "api", plan_editor(200), values=B_API_SPOT_CHECK,
+          body=lambda w: {"response": "走查答复"}, may_change=PLAN_WRITERS),
+    Route("/api/v1/spot-checks/<int:check_id>/close", "POST", "api", officers(200, viewer=403, ent_a=403),
+          values=B_API_SPOT_CHECK, may_change=EDITORS_CHANGE),
+)
 
 ROUTES: tuple[Route, ...] = (
     # Public.
@@ -670,6 +778,7 @@ ROUTES: tuple[Route, ...] = (
           may_change=FEED_KEEPERS),
     Route("/api/v1/calendar-feeds/<int:feed_id>", "DELETE", "api", officers(204, viewer=403, ent_a=404),
           values=B_FEED, may_change=EDITORS_CHANGE),
+    *DRILL_RECORD_ROUTES,
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.
