@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from emergency.extensions import db
+from emergency.messaging.models import Contact
 from emergency.organisations.models import Enterprise
 from emergency.timeutil import UTCDateTime, utcnow
 from plans.plan.models import Plan, PlanVersion
@@ -112,7 +113,7 @@ class DrillCycle(db.Model):
 
     enterprise: Mapped[Enterprise] = relationship()
     plans: Mapped[list[Plan]] = relationship(secondary=drill_cycle_plan, order_by="Plan.id")
-    contacts: Mapped[list] = relationship("Contact", secondary=drill_cycle_contact, order_by="Contact.name")
+    contacts: Mapped[list[Contact]] = relationship(secondary=drill_cycle_contact, order_by="Contact.name")
 
     @property
     def preset_label(self) -> str:
