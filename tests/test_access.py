@@ -540,6 +540,12 @@ ROUTES: tuple[Route, ...] = (
           values=B_FILING),
     # Plans dashboard
     Route("/dashboard/plans", "GET", "page", officers(200, ent_a=403)),
+    # Drill compliance dashboard: it compares enterprises, so enterprise users are refused.
+    Route("/dashboard/drills", "GET", "page", officers(200, ent_a=403)),
+    Route("/dashboard/drills/overdue", "GET", "page", officers(200, ent_a=403)),
+    Route("/dashboard/drills/rates.xlsx", "GET", "page", officers(200, ent_a=403)),
+    Route("/dashboard/drills/overdue.xlsx", "GET", "page", officers(200, ent_a=403)),
+    Route("/dashboard/drills/heatmap.xlsx", "GET", "page", officers(200, ent_a=403)),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.
