@@ -130,7 +130,7 @@ def test_rates_by_township_and_industry_this_year_to_date(app, people, world):
 
 def test_the_rates_take_one_grouped_query(app, people, world):
     statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    listener = lambda *args: statements.append(args[2])
     sa.event.listen(db.engine, "before_cursor_execute", listener)
     try:
         period = compliance.period_of({}, TODAY)
@@ -163,7 +163,7 @@ def test_filters_by_township_and_industry(app, people, world, county):
     assert overall(html) == ("9", "2", "81%")
     assert rows(html, "township") == {"城关镇": (9, 2, 81)}
     assert rows(html, "industry") == {"一般制造业": (6, 0, 100), "食品加工": (3, 2, 60)}
-    assert 'data-enterprise="%d"' % world["bing"].id not in section(html, "heatmap")
+    assert f'data-enterprise="{world["bing"].id}"' not in section(html, "heatmap")
     html = browser.get("/dashboard/drills?industry=manufacturing").get_data(as_text=True)
     assert overall(html) == ("6", "6", "50%")
     assert rows(html, "township") == {"城关镇": (6, 0, 100), "东城街道": (0, 6, 0)}

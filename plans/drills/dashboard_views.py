@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, send_file
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from emergency.access import OFFICERS, require_roles
@@ -62,7 +63,10 @@ def _choices() -> dict[str, Any]:
     locale = _locale()
     return {"townships": db.session.execute(sa.select(Township.id, Township.name).order_by(Township.name)).all(),
             "industries": [(i.code, i.label(locale)) for i in industries.INDUSTRIES],
-            "cell_labels": compliance.CELL_LABELS, "drill_title": compliance.drill_title, "cell_letters": compliance.CELL_LETTERS}
+            # Translated once per request, not once per cell (hundreds of cells).
+            "cell_labels": {k: str(v) for k, v in compliance.CELL_LABELS.items()},
+            "cell_letters": {k: str(v) for k, v in compliance.CELL_LETTERS.items()},
+            "days_overdue": _("%(n)s days overdue"), "drill_title": compliance.drill_title}
 
 
 @bp.route("/dashboard/drills")
