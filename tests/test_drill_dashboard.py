@@ -26,7 +26,7 @@ from openpyxl import load_workbook
 from emergency.extensions import db
 from emergency.timeutil import SHANGHAI
 from plans.drills import compliance, cycles, occurrences, records
-from plans.drills.models import Occurrence
+from plans.drills.models import Occurrence, status_sql
 
 from .conftest import PASSWORD
 
@@ -140,6 +140,10 @@ def test_the_rates_take_one_grouped_query(app, people, world):
     assert (figures.overall.done, figures.overall.overdue) == (10, 9)
     assert len(statements) == 2 and "GROUP BY" in statements[1]
     assert period.counted_until == date(2026, 6, 14)  # today's open windows are neither done nor missed
+    # The overdue list's condition (spelled out for its partial index) is status_sql's "overdue".
+    spelled = db.session.scalars(sa.select(Occurrence.id).where(compliance.overdue_condition(TODAY))).all()
+    by_status = db.session.scalars(sa.select(Occurrence.id).where(status_sql(TODAY) == "overdue")).all()
+    assert sorted(spelled) == sorted(by_status) and len(spelled) == 9
 
 
 def test_periods_quarter_month_and_an_empty_year(app, people, world):

@@ -139,15 +139,27 @@ def _ended_in(period: Period):
     return sa.and_(Occurrence.window_end >= period.start, Occurrence.window_end <= period.counted_until)
 
 
-def rate_counts(period: Period, today: date, params: dict[str, Any]) -> list[tuple[int, str, str, int]]:
-    """(township id, industry code, status, count) of the occurrences whose window ended in the period."""
+def rate_counts(period: Period, today: date, params: dict[str, Any]) -> list[tuple[int, str, int, int]]:
+    """(township id, industry code, done, overdue) over the occurrences whose window ended in the period.
+
+    Two levels: occurrences are counted per enterprise by their status (reading only the index
+    ``ix_drill_occurrence_enterprise_window``), then the at most a few thousand enterprise rows
+    are summed by township and industry.
+    """
     status = status_sql(today)
+    per_enterprise = (sa.select(Occurrence.enterprise_id.label("enterprise_id"),
+                                sa.func.sum(sa.case((status == "done", 1), else_=0)).label("done"),
+                                sa.func.sum(sa.case((status == "overdue", 1), else_=0)).label("overdue"))
+                      .where(_ended_in(period)).group_by(Occurrence.enterprise_id))
+    if params.get("township_id") or params.get("industry"):
+        per_enterprise = per_enterprise.where(Occurrence.enterprise_id.in_(
+            sa.select(Enterprise.id).where(*_enterprise_filters(params))))
+    counts = per_enterprise.subquery()
     rows = db.session.execute(
-        sa.select(Enterprise.township_id, Enterprise.industry, status, sa.func.count())
-        .select_from(Occurrence).join(Enterprise, Enterprise.id == Occurrence.enterprise_id)
-        .where(_ended_in(period), *_enterprise_filters(params))
-        .group_by(Enterprise.township_id, Enterprise.industry, status)).all()
-    return [(t, i, s, int(n)) for t, i, s, n in rows]
+        sa.select(Enterprise.township_id, Enterprise.industry, sa.func.sum(counts.c.done), sa.func.sum(counts.c.overdue))
+        .join(counts, counts.c.enterprise_id == Enterprise.id).where(*_enterprise_filters(params))
+        .group_by(Enterprise.township_id, Enterprise.industry)).all()
+    return [(t, i, int(d or 0), int(o or 0)) for t, i, d, o in rows]
 
 
 def rates(period: Period, today: date, params: dict[str, Any], locale: str = "zh") -> Rates:
@@ -155,20 +167,29 @@ def rates(period: Period, today: date, params: dict[str, Any], locale: str = "zh
     by_township = {tid: Rate(name, tid) for tid, name in townships}
     by_industry = {i.code: Rate(i.label(locale), i.code) for i in industries.INDUSTRIES}
     overall = Rate("")
-    for township_id, industry, status, count in rate_counts(period, today, params):
-        if status not in ("done", "overdue"):
-            continue  # excused: neither done nor missed
+    for township_id, industry, done, overdue in rate_counts(period, today, params):
         for rate in (overall, by_township.get(township_id), by_industry.get(industry)):
             if rate is not None:
-                setattr(rate, status, getattr(rate, status) + count)
+                rate.done += done
+                rate.overdue += overdue
     return Rates(overall, [r for r in by_township.values() if r.counted],
                  [r for r in by_industry.values() if r.counted])
 
 
 # --- the overdue list --------------------------------------------------------------------------------
 
+def overdue_condition(today: date):
+    """``status_sql(today) == "overdue"`` spelled out, so that the partial index of open
+    occurrences (``ix_drill_occurrence_open_window_end``) serves it."""
+    return sa.and_(Occurrence.drill_id.is_(None), Occurrence.excused_at.is_(None), Occurrence.window_end < today)
+
+
+def _overdue_where(period: Period, today: date, params: dict[str, Any]) -> list:
+    return [_ended_in(period), overdue_condition(today), *_enterprise_filters(params)]
+
+
 def overdue_select(period: Period, today: date, params: dict[str, Any]):
-    """Overdue occurrences whose window ended in the period, oldest first, with what a row shows."""
+    """Overdue occurrences whose window ended in the period, oldest window first, with what a row shows."""
     return (sa.select(Occurrence.id, Occurrence.enterprise_id, Enterprise.name.label("enterprise"),
                       Township.name.label("township"), Enterprise.industry, DrillCycle.name.label("cycle"),
                       Occurrence.obligation, Plan.title.label("plan_title"), Occurrence.due_on,
@@ -177,8 +198,8 @@ def overdue_select(period: Period, today: date, params: dict[str, Any]):
             .join(Township, Township.id == Enterprise.township_id)
             .outerjoin(DrillCycle, DrillCycle.id == Occurrence.cycle_id)
             .outerjoin(Plan, Plan.id == Occurrence.plan_id)
-            .where(_ended_in(period), status_sql(today) == "overdue", *_enterprise_filters(params))
-            .order_by(Occurrence.window_end, Occurrence.id))
+            .where(*_overdue_where(period, today, params))
+            .order_by(Occurrence.window_end, Occurrence.enterprise_id, Occurrence.id))
 
 
 def drill_title(row) -> str:
@@ -202,10 +223,11 @@ class OverduePage:
 
 def overdue_page(period: Period, today: date, params: dict[str, Any], page: int = 1,
                  per_page: int = OVERDUE_PER_PAGE) -> OverduePage:
-    query = overdue_select(period, today, params)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(
-        query.with_only_columns(Occurrence.id).order_by(None).subquery()))
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Occurrence)
+                              .join(Enterprise, Enterprise.id == Occurrence.enterprise_id)
+                              .where(*_overdue_where(period, today, params)))
+    rows = db.session.execute(overdue_select(period, today, params).limit(per_page)
+                              .offset((page - 1) * per_page)).all()
     return OverduePage(rows, int(total or 0), page, per_page)
 
 
