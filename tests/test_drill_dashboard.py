@@ -140,10 +140,18 @@ def test_the_rates_take_one_grouped_query(app, people, world):
     assert (figures.overall.done, figures.overall.overdue) == (10, 9)
     assert len(statements) == 2 and "GROUP BY" in statements[1]
     assert period.counted_until == date(2026, 6, 14)  # today's open windows are neither done nor missed
-    # The overdue list's condition (spelled out for its partial index) is status_sql's "overdue".
+    # The overdue list's condition (spelled out for its index) is status_sql's "overdue".
     spelled = db.session.scalars(sa.select(Occurrence.id).where(compliance.overdue_condition(TODAY))).all()
     by_status = db.session.scalars(sa.select(Occurrence.id).where(status_sql(TODAY) == "overdue")).all()
     assert sorted(spelled) == sorted(by_status) and len(spelled) == 9
+    # So are the rates' counts: status_sql grouped by enterprise gives the same figures.
+    status = status_sql(TODAY)
+    grouped = db.session.execute(sa.select(Occurrence.enterprise_id, status, sa.func.count()).where(
+        Occurrence.window_end >= period.start, Occurrence.window_end <= period.counted_until)
+        .group_by(Occurrence.enterprise_id, status)).all()
+    assert sum(n for _e, s, n in grouped if s == "done") == figures.overall.done
+    assert sum(n for _e, s, n in grouped if s == "overdue") == figures.overall.overdue
+    assert {s for _e, s, _n in grouped} == {"done", "overdue", "excused"}
 
 
 def test_periods_quarter_month_and_an_empty_year(app, people, world):

@@ -77,7 +77,7 @@ def dashboard():
     params, errors = _params(strict=False)
     period = compliance.period_of(params, today)
     figures = compliance.rates(period, today, params, _locale())
-    overdue = compliance.overdue_page(period, today, params, 1, per_page=10)
+    overdue = compliance.overdue_page(period, today, params, 1, per_page=10, total=figures.overall.overdue)
     heat = compliance.heat_map(period.year, today, params, params.get("hpage", 1), locale=_locale())
     return render_template("drills/dashboard.html", rates=figures, overdue=overdue, heat=heat, period=period,
                            params=params, errors=errors, today=today, **_choices())
