@@ -4,13 +4,13 @@
     .venv/bin/python bench/dashboard.py --sqlite-only
     .venv/bin/python bench/dashboard.py --pg-url postgresql://postgres@127.0.0.1:5432/bench_dashboard --runs 30
 
-The data set (seeded, so every run loads the same county): 2,000 enterprises across 15
+The data set (seeded: every run loads the same county, dated relative to the day it runs): 2,000 enterprises across 15
 townships and every industry of the catalogue; 20,000 drill cycles (20 % weekly small drills,
 50 % monthly large drills, 30 % quarterly verifications) started a year ago, with their
 occurrences for the past year and the 100-day horizon; 200,000 drill records linked to past
 occurrences; 2 % of the missed ones excused; 5,000 corrective actions. Rows go in with
-SQLAlchemy core inserts of dict lists, then ANALYZE (VACUUM ANALYZE on PostgreSQL). The PostgreSQL database is created and dropped by the
-benchmark (it must not exist or it is wiped).
+SQLAlchemy core inserts of dict lists, then ANALYZE (VACUUM ANALYZE on PostgreSQL). The
+PostgreSQL database is created and dropped by the benchmark (an existing one is wiped).
 
 Timed, logged in as an officer with the Flask test client (routing, login, queries, templates):
 the drill dashboard (/dashboard/drills: rates of this year to date, the first overdue rows, heat
@@ -38,7 +38,7 @@ os.environ["HUEY_IMMEDIATE"] = "1"
 os.environ.setdefault("HUEY_SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="bench-dash-huey-"), "huey.db"))
 os.environ.pop("DATABASE_URL", None)
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
 PASSWORD = "Bench-password-1"
 TOWNSHIPS = ("城关镇", "东城街道", "西城街道", "南山镇", "北湖镇", "青石镇", "白沙镇", "柳河乡", "桃源乡", "龙泉镇",
