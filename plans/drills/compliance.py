@@ -3,9 +3,9 @@ the heat map of enterprises by month.
 
 Completion rate = done / (done + overdue) over the occurrences whose window ended in the period
 (before today: an open window is neither done nor missed yet); excused occurrences count for
-neither side. Only active enterprises count. Every figure is one aggregate query with
-``status_sql`` (GROUP BY township, industry and status; GROUP BY enterprise and month), so the
-cost does not grow with a query per enterprise.
+neither side. Only active enterprises count. Every figure is one aggregate query (rates: per
+enterprise, then GROUP BY township and industry; heat map: GROUP BY enterprise and month over
+``status_sql``), so the cost does not grow with a query per enterprise.
 """
 from __future__ import annotations
 
