@@ -779,6 +779,12 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/calendar-feeds/<int:feed_id>", "DELETE", "api", officers(204, viewer=403, ent_a=404),
           values=B_FEED, may_change=EDITORS_CHANGE),
     *DRILL_RECORD_ROUTES,
+    # Drill compliance dashboard: it compares enterprises, so enterprise users are refused.
+    Route("/dashboard/drills", "GET", "page", officers(200, ent_a=403)),
+    Route("/dashboard/drills/overdue", "GET", "page", officers(200, ent_a=403)),
+    Route("/dashboard/drills/rates.xlsx", "GET", "page", officers(200, ent_a=403)),
+    Route("/dashboard/drills/overdue.xlsx", "GET", "page", officers(200, ent_a=403)),
+    Route("/dashboard/drills/heatmap.xlsx", "GET", "page", officers(200, ent_a=403)),
 )
 
 #: The public routes, stated once more on their own so that a change is a deliberate one.

@@ -27,8 +27,8 @@ from .record_schemas import (
     DrillInput,
     DrillQuery,
     DrillSchema,
-    EvaluationInput,
-    EvaluationSchema,
+    DrillEvaluationInput,
+    DrillEvaluationSchema,
     RevisionStartInput,
     SpotCheckInput,
     SpotCheckSchema,
@@ -131,7 +131,7 @@ def add_file(data, drill_id: int):
 @blp.route("/drills/<int:drill_id>/evaluation")
 class DrillEvaluationById(MethodView):
     @token_required()
-    @blp.response(200, EvaluationSchema)
+    @blp.response(200, DrillEvaluationSchema)
     @blp.doc(security=BEARER)
     def get(self, drill_id: int):
         """The drill's evaluation (AQ/T 9009) with its corrective actions (404 before it is recorded)."""
@@ -143,8 +143,8 @@ class DrillEvaluationById(MethodView):
         return drill.evaluation
 
     @token_required(*WRITERS)
-    @blp.arguments(EvaluationInput)
-    @blp.response(200, EvaluationSchema)
+    @blp.arguments(DrillEvaluationInput)
+    @blp.response(200, DrillEvaluationSchema)
     @blp.alt_response(422, description=INVALID)
     @blp.doc(security=BEARER)
     def put(self, data, drill_id: int):

@@ -108,7 +108,7 @@ class ProblemInput(BaseSchema):
     revise_plan_id = fields.Integer(allow_none=True, load_default=None)
 
 
-class EvaluationInput(BaseSchema):
+class DrillEvaluationInput(BaseSchema):
     """The evaluation of a drill; ``problems`` add corrective actions (existing ones are kept)."""
 
     evaluated_on = fields.Date(required=True)
@@ -223,7 +223,7 @@ class ActionSchema(BaseSchema):
     revision_version_id = fields.Integer(allow_none=True)
 
 
-class EvaluationSchema(BaseSchema):
+class DrillEvaluationSchema(BaseSchema):
     id = fields.Integer()
     drill_id = fields.Integer()
     evaluated_on = fields.Date()

@@ -57,7 +57,7 @@ from .record_schemas import (
     ActionForm,
     AnswerForm,
     DrillForm,
-    EvaluationInput,
+    DrillEvaluationInput,
     SpotCheckForm,
 )
 from .schemas import OverrideForm
@@ -309,7 +309,7 @@ def evaluation(drill_id: int):
     errors: dict[str, str] = {}
     if request.method == "POST":
         raw = _evaluation_raw()
-        _evaluation, errors = save(lambda: records.save_evaluation(current_user, item, EvaluationInput().load(raw)))
+        _evaluation, errors = save(lambda: records.save_evaluation(current_user, item, DrillEvaluationInput().load(raw)))
         if not errors:
             flash(_("Evaluation saved."), "success")
             return redirect(url_for(".drill", drill_id=item.id) + "#evaluation")

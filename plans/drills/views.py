@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
@@ -38,8 +38,7 @@ def _labels() -> dict[str, Any]:
     return {"preset_labels": CYCLE_PRESETS, "scope_kinds": SCOPE_KINDS, "frequencies": FREQUENCIES,
             "drill_forms": DRILL_FORMS, "occurrence_labels": OCCURRENCE_STATUS_LABELS,
             "obligation_labels": OBLIGATION_LABELS, "describe_rule": recurrence.describe, "today": local_today(),
-            "presets": recurrence.PRESETS,
-            "drill_endpoints": {rule.endpoint for rule in current_app.url_map.iter_rules()}}
+            "presets": recurrence.PRESETS}
 
 
 def _cycle(cycle_id: int, *, edit: bool = False) -> DrillCycle:
