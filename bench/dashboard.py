@@ -15,9 +15,8 @@ PostgreSQL database is created and dropped by the benchmark (an existing one is 
 Timed, logged in as an officer with the Flask test client (routing, login, queries, templates):
 the drill dashboard (/dashboard/drills: rates of this year to date, the first overdue rows, heat
 map page 1), the overdue list (/dashboard/drills/overdue, page 1 and page 20), and the county
-calendar month. The calendar page is not in this tree yet: its month query (occurrences of one
-month by day and status, plus the first 200 rows with enterprise and cycle) is timed directly
-instead. Prints p50/p95/max per page per database after a warm-up.
+calendar month and week pages (/drills/calendar, /drills/calendar/week). Prints p50/p95/max per
+page per database after a warm-up.
 """
 from __future__ import annotations
 
@@ -150,26 +149,6 @@ def load(app, args, today: date) -> dict[str, int]:
                 "drills": len(drills), "actions": min(args.actions, len(drills))}
 
 
-def calendar_month(today: date) -> int:
-    """What a county calendar month needs: counts by day and status, and the first 200 entries."""
-    from emergency.extensions import db
-    from emergency.organisations.models import Enterprise
-    from plans.drills.models import DrillCycle, Occurrence, status_sql
-
-    first = today.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    status = status_sql(today)
-    in_month = sa.and_(Occurrence.due_on >= first, Occurrence.due_on <= last)
-    counts = db.session.execute(sa.select(Occurrence.due_on, status, sa.func.count()).where(in_month)
-                                .group_by(Occurrence.due_on, status)).all()
-    rows = db.session.execute(
-        sa.select(Occurrence.id, Occurrence.due_on, Occurrence.scheduled_at, status.label("status"), Enterprise.name,
-                  DrillCycle.name).join(Enterprise, Enterprise.id == Occurrence.enterprise_id)
-        .outerjoin(DrillCycle, DrillCycle.id == Occurrence.cycle_id).where(in_month)
-        .order_by(Occurrence.due_on, Occurrence.scheduled_at, Occurrence.id).limit(200)).all()
-    return len(counts) + len(rows)
-
-
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
@@ -177,7 +156,6 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def measure(app, runs: int, warmup: int, today: date) -> dict[str, list[float]]:
-    from emergency.extensions import db
 
     client = app.test_client()
     assert client.post("/login", data={"username": "duty", "password": PASSWORD}).status_code == 302
@@ -185,6 +163,8 @@ def measure(app, runs: int, warmup: int, today: date) -> dict[str, list[float]]:
         "drill dashboard /dashboard/drills": "/dashboard/drills",
         "overdue list /dashboard/drills/overdue": "/dashboard/drills/overdue",
         "overdue list, page 20": "/dashboard/drills/overdue?page=20",
+        "county calendar month /drills/calendar": "/drills/calendar",
+        "county calendar week /drills/calendar/week": "/drills/calendar/week",
     }
     timings: dict[str, list[float]] = {}
     for label, url in pages.items():
@@ -196,17 +176,6 @@ def measure(app, runs: int, warmup: int, today: date) -> dict[str, list[float]]:
             response = client.get(url)
             samples.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, url
-        timings[label] = samples
-    with app.app_context():
-        label = "calendar month (query, no page yet)"
-        for _ in range(warmup):
-            calendar_month(today)
-        samples = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            calendar_month(today)
-            db.session.rollback()
-            samples.append((time.perf_counter() - start) * 1000)
         timings[label] = samples
     return timings
 

@@ -206,3 +206,23 @@ def test_the_jobs_run_through_the_queue(app, weekly):
     with at("2027-01-05", 7, 35):
         assert sweep_drill_reminders().get()["lead"] == 1  # Wednesday 6 January
     assert occurrence(weekly, "2027-01-06") is not None
+
+
+def test_the_reminder_sweep_also_chases_overdue_corrective_actions_once(app, people, plant):
+    from scheduler.tasks.drills import sweep_drill_reminders
+
+    with at("2026-12-05", 10):
+        drill = records.record_drill(people["officer"], plant, {
+            "title": "消防演练", "started_at": datetime(2026, 12, 5, 9, 0, tzinfo=SHANGHAI), "duration_minutes": 30,
+            "form": "field", "content": "single", "purpose": "inspection"})
+        db.session.add(CorrectiveAction(enterprise_id=plant.id, drill_id=drill.id, problem="消防水带老化",
+                                        owner_name="王五", owner_mobile="+8613600136009", due_on=D("2026-12-08")))
+        db.session.commit()
+    with at("2026-12-08", 9, 35):  # due today: not yet overdue
+        assert sweep_drill_reminders().get()["actions"] == 0
+    with at("2026-12-09", 9, 35):
+        assert sweep_drill_reminders().get()["actions"] == 1
+    with at("2026-12-09", 10, 35):
+        assert sweep_drill_reminders().get()["actions"] == 0
+    (chase,) = campaigns("action-")
+    assert "消防水带老化" in chase.body and "2026-12-08" in chase.body

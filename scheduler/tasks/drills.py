@@ -20,10 +20,12 @@ def refresh_drill_occurrences() -> dict[str, int]:
 
 @app_task()
 def sweep_drill_reminders() -> dict[str, int]:
-    """Send the lead, on-the-day and overdue reminders due today, each once."""
-    from plans.drills import reminders
+    """Send the lead, on-the-day and overdue reminders due today, each once; and chase overdue
+    corrective actions (once per action)."""
+    from plans.drills import actions, reminders
 
     counts = reminders.sweep()
+    counts["actions"] = actions.remind_overdue_actions()
     if any(counts.values()):
         logger.info("drill reminders: %s", counts)
     return counts
