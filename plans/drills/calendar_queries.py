@@ -1,10 +1,10 @@
 """What the drill calendars show: occurrences and drill records over a date range.
 
-One query per kind and page: occurrences are read with their enterprise (for the township,
-industry and enterprise filters), numbered per day in SQL and cut to ``per_day`` items, each
-row carrying the day's total so that a cell can say "+N more". With a county of 2,000
-enterprises and weekly cycles a month holds tens of thousands of occurrences; only what is
-shown leaves the database (``ix_drill_occurrence_day`` serves the totals and each day's first items).
+A county month holds tens of thousands of occurrences (2,000 enterprises with weekly cycles),
+so only what is shown leaves the database: the totals per day (for "+N more"), then each day's
+first ``per_day`` items read in cell order from ``ix_drill_occurrence_day`` (drills from the
+``started_at`` index), then just those rows with their enterprise, cycle and plan. The
+township / industry / enterprise filters are conditions on the enterprise column.
 """
 from __future__ import annotations
 
