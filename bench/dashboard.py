@@ -210,6 +210,7 @@ def run(name: str, url: str, args, today: date) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--pg-only", action="store_true")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/bench_dashboard",
                         help="PostgreSQL database to create, fill and drop (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=30)
@@ -226,8 +227,9 @@ def main() -> None:
     today = local_today()
     print(f"Drill dashboard benchmark, {today.isoformat()}, seed {args.seed}, {args.runs} runs after "
           f"{args.warmup} warm-up requests per page")
-    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
-        run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args, today)
+    if not args.pg_only:
+        with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
+            run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args, today)
     if args.sqlite_only:
         return
     from sqlalchemy.engine import make_url
