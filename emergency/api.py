@@ -150,7 +150,7 @@ def token_required(*roles: Role) -> Callable:
             g.api_user = user
             return view(*args, **kwargs)
 
-        wrapped._api_roles = roles  # noqa: SLF001 - read by the OpenAPI security docs
+        wrapped._api_roles = roles
         return wrapped
 
     return decorator
@@ -164,3 +164,22 @@ def register_swagger_assets(app: Flask) -> None:
     @app.route("/api/v1/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def enterprise_for(data: dict[str, Any]):
+    """The enterprise a write is for: an enterprise token's own, else the ``enterprise_id``
+    an officer names (a ValidationError naming the field when missing or unknown)."""
+    from marshmallow import ValidationError
+
+    from .auth.models import Role
+    from .extensions import db
+    from .organisations.models import Enterprise
+
+    user = api_user()
+    enterprise_id = user.enterprise_id if user.role == Role.enterprise else data.get("enterprise_id")
+    if enterprise_id is None:
+        raise ValidationError({"enterprise_id": [_("Choose the enterprise.")]})
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise ValidationError({"enterprise_id": [_("No such enterprise.")]})
+    return enterprise

@@ -7,11 +7,10 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from emergency.access import record_for
-from emergency.api import api_user, token_required
+from emergency.api import api_user, enterprise_for, token_required
 from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.api import SelectPage
-from emergency.organisations.models import Enterprise
 from emergency.timeutil import local_today
 
 from . import cycles as cycle_ops
@@ -19,7 +18,13 @@ from . import occurrences as occurrence_ops
 from .models import DrillCycle, Occurrence
 from .queries import cycle_select, occurrence_select
 from .schemas import (
-    CycleCreateInput, CycleQuery, CycleSchema, CycleUpdateInput, ExcuseInput, OccurrenceQuery, OccurrenceSchema,
+    CycleCreateInput,
+    CycleQuery,
+    CycleSchema,
+    CycleUpdateInput,
+    ExcuseInput,
+    OccurrenceQuery,
+    OccurrenceSchema,
 )
 
 blp = Blueprint("drill_cycles_api", __name__, url_prefix="/api/v1",
@@ -28,17 +33,6 @@ BEARER = [{"bearerAuth": []}]
 INVALID = "Invalid fields or a rule of drill cycles (problem details)"
 #: Cycles are kept by the enterprise itself and, for it, by the bureau's officers.
 WRITERS = (Role.admin, Role.officer, Role.enterprise)
-
-
-def _enterprise_for(data: dict) -> Enterprise:
-    user = api_user()
-    enterprise_id = user.enterprise_id if user.role == Role.enterprise else data.get("enterprise_id")
-    if enterprise_id is None:
-        raise ValidationError({"enterprise_id": [_("Choose the enterprise.")]})
-    enterprise = db.session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise ValidationError({"enterprise_id": [_("No such enterprise.")]})
-    return enterprise
 
 
 @blp.route("/drill-cycles")
@@ -61,7 +55,7 @@ class Cycles(MethodView):
         """Create a cycle. `preset` (weekly_small, monthly_large, quarterly_check) fills the rule, time,
         duration, window and lead time not given; `custom` needs `rule`. Occurrences are laid out at once.
         Officers name `enterprise_id`."""
-        enterprise = _enterprise_for(data)
+        enterprise = enterprise_for(data)
         data.pop("enterprise_id", None)
         cycle = cycle_ops.create_cycle(api_user(), enterprise, data)
         db.session.commit()

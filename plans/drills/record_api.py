@@ -6,14 +6,13 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 
 from emergency.access import record_for, scope_to_user
-from emergency.api import api_user, token_required
+from emergency.api import api_user, enterprise_for, token_required
 from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.api import SelectPage
-from emergency.organisations.models import Enterprise
 
 from . import actions, records
 from .models import CorrectiveAction, Drill, SpotCheck
@@ -23,12 +22,12 @@ from .record_schemas import (
     ActionSchema,
     AnswerInput,
     DrillCreateInput,
+    DrillEvaluationInput,
+    DrillEvaluationSchema,
     DrillFileSchema,
     DrillInput,
     DrillQuery,
     DrillSchema,
-    DrillEvaluationInput,
-    DrillEvaluationSchema,
     RevisionStartInput,
     SpotCheckInput,
     SpotCheckSchema,
@@ -41,17 +40,6 @@ BEARER = [{"bearerAuth": []}]
 WRITERS = (Role.admin, Role.officer, Role.enterprise)
 CHECKERS = (Role.admin, Role.officer)
 INVALID = "Invalid fields or a rule of drill records (problem details)"
-
-
-def _enterprise_for(data: dict) -> Enterprise:
-    user = api_user()
-    enterprise_id = user.enterprise_id if user.role == Role.enterprise else data.get("enterprise_id")
-    if enterprise_id is None:
-        raise ValidationError({"enterprise_id": [_("Choose the enterprise.")]})
-    enterprise = db.session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise ValidationError({"enterprise_id": [_("No such enterprise.")]})
-    return enterprise
 
 
 @blp.route("/drills")
@@ -81,7 +69,7 @@ class Drills(MethodView):
         that draft's publication gate. Drills of high-risk enterprises and crowded places are
         reported to the bureau as they are recorded.
         """
-        enterprise = _enterprise_for(data)
+        enterprise = enterprise_for(data)
         drill = records.record_drill(api_user(), enterprise, {k: v for k, v in data.items() if k != "enterprise_id"})
         db.session.commit()
         return drill

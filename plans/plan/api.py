@@ -11,11 +11,10 @@ from marshmallow import ValidationError, fields
 from emergency import files
 from emergency.access import record_for
 from emergency.api import UploadBlueprint as Blueprint
-from emergency.api import api_user, token_required
+from emergency.api import api_user, enterprise_for, token_required
 from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.api import SelectPage
-from emergency.organisations.models import Enterprise
 
 from ..documents import docx_import
 from . import operations
@@ -76,17 +75,6 @@ def _section(version: PlanVersion, section_id: int) -> PlanSection:
     return section
 
 
-def _enterprise_for(data: dict) -> Enterprise:
-    user = api_user()
-    enterprise_id = user.enterprise_id if user.role == Role.enterprise else data.get("enterprise_id")
-    if enterprise_id is None:
-        raise ValidationError({"enterprise_id": [_("Choose the enterprise.")]})
-    enterprise = db.session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise ValidationError({"enterprise_id": [_("No such enterprise.")]})
-    return enterprise
-
-
 @blp.route("/plans")
 class Plans(MethodView):
     @token_required()
@@ -111,7 +99,7 @@ class Plans(MethodView):
 
         Officers name `enterprise_id`; an enterprise token always creates its own enterprise's plan.
         """
-        enterprise = _enterprise_for(data)
+        enterprise = enterprise_for(data)
         fields_ = {k: v for k, v in data.items() if k != "enterprise_id"}
         plan = operations.create_plan(api_user(), enterprise, fields_)
         db.session.commit()
