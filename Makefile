@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
+# Two pytest workers (this is a 2-core machine); `make test PYTEST_ARGS=` runs in one process.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install system-deps system-deps-test translations db clean
 

@@ -88,6 +88,9 @@ def database(tmp_path_factory, translations) -> dict[str, Any]:
 
     if TEST_DATABASE_URL:
         url = normalise_database_url(TEST_DATABASE_URL)
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:  # parallel workers (pytest -n): each its own database beside the given one
+            url = _worker_database(url, worker)
         engine = sa.create_engine(url)
         try:
             with engine.begin() as conn:
@@ -110,6 +113,24 @@ def database(tmp_path_factory, translations) -> dict[str, Any]:
         work = template.parent / "test.db"
         return {"url": f"sqlite:///{work}", "template": template, "work": work, "tables": tables}
     return {"url": url, "template": None, "tables": tables}
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """``<database>_<worker>`` on the same server, created when missing."""
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.exit(f"TEST_DATABASE_URL is set but PostgreSQL cannot be reached: {exc}", returncode=3)
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset(database: dict[str, Any]) -> None:
