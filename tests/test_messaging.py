@@ -190,6 +190,24 @@ def test_enterprise_user_sees_only_its_own_contacts(client, people, token_for, c
     assert created.get_json()["mobile"] == "+8613900000009"
 
 
+def test_an_enterprise_contact_backs_up_only_with_a_contact_of_its_own_enterprise(client, token_for, contacts):
+    headers = token_for("ent-a")
+    mine = next(c for c in contacts if c.name == "李娜")
+    theirs = next(c for c in contacts if c.name == "张敏")
+    count = db.session.scalar(sa.select(sa.func.count(Contact.id)))
+    refused = client.post("/api/v1/contacts", headers=headers, json={
+        "name": "夜班班长", "mobile": "139 0000 0010", "org_kind": "enterprise", "backup_contact_id": theirs.id})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.get_json()["errors"]] == ["backup_contact_id"]
+    assert db.session.scalar(sa.select(sa.func.count(Contact.id))) == count
+    ours = client.post("/api/v1/contacts", headers=headers, json={
+        "name": "夜班班长", "mobile": "139 0000 0010", "org_kind": "enterprise", "backup_contact_id": mine.id})
+    assert ours.status_code == 201 and ours.get_json()["backup_contact_id"] == mine.id
+    itself = client.patch(f"/api/v1/contacts/{ours.get_json()['id']}", headers=headers,
+                          json={"backup_contact_id": ours.get_json()["id"]})
+    assert itself.status_code == 422
+
+
 def test_contact_mobile_is_validated(client, officer_api):
     response = client.post("/api/v1/contacts", headers=officer_api,
                            json={"name": "座机", "mobile": "010-6512 3456", "org_kind": "bureau"})

@@ -31,6 +31,14 @@ def _apply(contact: Contact, data: dict[str, Any]) -> None:
     if contact.enterprise_id is not None:
         enterprise = db.session.get(Enterprise, contact.enterprise_id)
         contact.township_id = enterprise.township_id if enterprise else contact.township_id
+    if contact.backup_contact_id is not None:
+        backup = db.session.get(Contact, contact.backup_contact_id)
+        if backup is None or (contact.id is not None and backup.id == contact.id):
+            raise ValidationError({"backup_contact_id": [_("Choose another existing contact as the backup.")]})
+        if contact.enterprise_id is not None and backup.enterprise_id != contact.enterprise_id:
+            # An enterprise's escalation stays inside the enterprise (and never reveals another's people).
+            raise ValidationError({"backup_contact_id": [_("The backup of an enterprise's contact must be a contact "
+                                                           "of the same enterprise.")]})
 
 
 def create_contact(actor, data: dict[str, Any]) -> Contact:
