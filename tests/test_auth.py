@@ -193,6 +193,10 @@ def test_slowdown_then_lock_with_simulated_clock(app, people):
         # Locked: the right password is refused until the lock has passed.
         with pytest.raises(operations.LoginRefused, match="locked until"):
             operations.authenticate("ent-a", PASSWORD, now=t + timedelta(minutes=minutes - 1))
+        # After the lock a mistyped password counts afresh: no instant re-lock.
+        with pytest.raises(operations.LoginRefused, match="Wrong username or password"):
+            operations.authenticate("ent-a", "bad", now=t + timedelta(minutes=minutes, seconds=1))
+        assert user_named("ent-a").failed_logins == 1 and user_named("ent-a").next_attempt_at is None
         ok = operations.authenticate("ent-a", PASSWORD, now=t + timedelta(minutes=minutes, seconds=1))
         assert ok.id == user.id
         db.session.commit()

@@ -55,6 +55,10 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
         raise LoginRefused(_(
             "Too many failed logins: wait %(seconds)s seconds before trying again.", seconds=seconds
         ))
+    if (user.failed_logins or 0) >= config["LOGIN_LOCK_AFTER"] and user.next_attempt_at is not None:
+        # The lock has passed: count afresh (the slowdown applies again, not an instant re-lock).
+        user.failed_logins = 0
+        user.next_attempt_at = None
     if not user.check_password(password):
         user.failed_logins = (user.failed_logins or 0) + 1
         failures = user.failed_logins
