@@ -34,6 +34,9 @@ def require_roles(*roles: Role) -> Callable:
 
 OFFICERS = (Role.admin, Role.officer, Role.viewer)
 EDITORS = (Role.admin, Role.officer)
+#: Records an enterprise keeps itself and officers keep for it (plans, drills, contacts):
+#: which enterprise's records a writer reaches is checked per record (``record_for``).
+WRITERS = (Role.admin, Role.officer, Role.enterprise)
 
 
 def scope_to_user(query, user: User, enterprise_column):

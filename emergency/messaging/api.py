@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..access import EDITORS, check_enterprise
+from ..access import EDITORS, WRITERS, check_enterprise
 from ..api import api_user, token_required
 from ..auth.models import Role
 from ..extensions import db
@@ -15,8 +15,16 @@ from . import groups as group_ops
 from .models import Campaign, Contact, ContactGroup
 from .queries import campaign_select, contact_select, delivery_select, group_select
 from .schemas import (
-    CampaignInput, CampaignSchema, ContactInput, ContactPatch, ContactSchema, DeliveryQuery, DeliverySchema,
-    GroupInput, GroupSchema, PreviewSchema,
+    CampaignInput,
+    CampaignSchema,
+    ContactInput,
+    ContactPatch,
+    ContactSchema,
+    DeliveryQuery,
+    DeliverySchema,
+    GroupInput,
+    GroupSchema,
+    PreviewSchema,
 )
 
 blp = Blueprint("messaging_api", __name__, url_prefix="/api/v1", description="Contacts, groups and SMS campaigns")
@@ -54,7 +62,7 @@ class Contacts(MethodView):
         """Contacts the caller may see (enterprise users: their own enterprise's)."""
         return contact_select(api_user(), {})
 
-    @token_required(Role.admin, Role.officer, Role.enterprise)
+    @token_required(*WRITERS)
     @blp.arguments(ContactInput)
     @blp.response(201, ContactSchema)
     @blp.doc(security=BEARER)
@@ -73,7 +81,7 @@ class ContactById(MethodView):
     def get(self, contact_id: int):
         return _with_opt_out([_contact_or_404(contact_id)])[0]
 
-    @token_required(Role.admin, Role.officer, Role.enterprise)
+    @token_required(*WRITERS)
     @blp.arguments(ContactPatch(partial=True))
     @blp.response(200, ContactSchema)
     @blp.doc(security=BEARER)

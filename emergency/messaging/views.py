@@ -5,31 +5,61 @@ import io
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from ..access import EDITORS, check_can_edit_enterprise, check_enterprise, require_roles
+from ..access import (
+    EDITORS,
+    WRITERS,
+    check_can_edit_enterprise,
+    check_enterprise,
+    require_roles,
+)
 from ..auth.models import Role
 from ..extensions import db
 from ..organisations import industries
 from ..organisations.models import Enterprise, Township
-from ..validation import first_errors
 from ..sheets import XLSX
+from ..validation import first_errors
 from ..web.forms import _blank_as, form_data, import_upload, save
 from . import campaigns as campaign_ops
+from . import contact_sheet, settings
 from . import contacts as contact_ops
 from . import groups as group_ops
-from . import contact_sheet, settings
 from .models import (
-    CONTACT_ROLES, DELIVERY_STATUS_LABELS, ORG_KIND_LABELS, Campaign, CampaignStatus, Contact, ContactGroup,
-    InboundMessage, OrgKind, explain_error,
+    CONTACT_ROLES,
+    DELIVERY_STATUS_LABELS,
+    ORG_KIND_LABELS,
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ContactGroup,
+    InboundMessage,
+    OrgKind,
+    explain_error,
 )
 from .providers import get_provider
 from .queries import campaign_select, contact_select, delivery_select, group_select
-from .schemas import CAMPAIGN_KINDS, MAX_BODY, PRIORITIES, CampaignInput, ContactForm, GroupInput
+from .schemas import (
+    CAMPAIGN_KINDS,
+    MAX_BODY,
+    PRIORITIES,
+    CampaignInput,
+    ContactForm,
+    GroupInput,
+)
 
 bp = Blueprint("messaging", __name__, url_prefix="/messaging")
 
@@ -75,7 +105,7 @@ def contact_export():
 
 
 @bp.route("/contacts/import", methods=["GET", "POST"])
-@require_roles(Role.admin, Role.officer, Role.enterprise)
+@require_roles(*WRITERS)
 def contact_import():
     errors = []
     if request.method == "POST":
@@ -92,7 +122,7 @@ def contact_import():
 
 
 @bp.route("/contacts/import/template.xlsx")
-@require_roles(Role.admin, Role.officer, Role.enterprise)
+@require_roles(*WRITERS)
 def contact_import_template():
     return send_file(io.BytesIO(contact_sheet.template_workbook()), mimetype=XLSX, as_attachment=True,
                      download_name="contact-import-template.xlsx")
@@ -129,7 +159,7 @@ def _contact_form(contact: Contact | None):
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
-@require_roles(Role.admin, Role.officer, Role.enterprise)
+@require_roles(*WRITERS)
 def contact_new():
     return _contact_form(None)
 

@@ -6,9 +6,8 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from emergency.access import record_for
+from emergency.access import WRITERS, record_for
 from emergency.api import api_user, enterprise_for, token_required
-from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.api import SelectPage
 from emergency.timeutil import local_today
@@ -31,8 +30,6 @@ blp = Blueprint("drill_cycles_api", __name__, url_prefix="/api/v1",
                 description="Drill cycles (presets and custom recurrences) and occurrences with their status")
 BEARER = [{"bearerAuth": []}]
 INVALID = "Invalid fields or a rule of drill cycles (problem details)"
-#: Cycles are kept by the enterprise itself and, for it, by the bureau's officers.
-WRITERS = (Role.admin, Role.officer, Role.enterprise)
 
 
 @blp.route("/drill-cycles")

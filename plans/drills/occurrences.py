@@ -209,10 +209,3 @@ def excuse(actor, occurrence: Occurrence, reason: str) -> Occurrence:
     audit.record(actor, "excuse", "drill_occurrence", occurrence.id, enterprise_id=occurrence.enterprise_id,
                  summary=f"{occurrence.title} {occurrence.due_on.isoformat()}", changes={"reason": reason})
     return occurrence
-
-
-def occurrence_select(today: date | None = None):
-    """Occurrences with their status column, ready for filters (``status`` label)."""
-    from .models import status_sql
-
-    return sa.select(Occurrence, status_sql(today or local_today()).label("status"))

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema
 
-from emergency.access import record_for, scope_to_user
+from emergency.access import WRITERS, record_for, scope_to_user
 from emergency.api import api_user, enterprise_for, token_required
 from emergency.auth.models import Role
 from emergency.extensions import db
@@ -36,8 +36,6 @@ from .record_schemas import (
 blp = Blueprint("drills_api", __name__, url_prefix="/api/v1",
                 description="Drill records, their evaluations, corrective actions and spot checks")
 BEARER = [{"bearerAuth": []}]
-#: Drills are recorded by the enterprise itself and, for it, by the bureau's officers.
-WRITERS = (Role.admin, Role.officer, Role.enterprise)
 CHECKERS = (Role.admin, Role.officer)
 INVALID = "Invalid fields or a rule of drill records (problem details)"
 

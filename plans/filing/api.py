@@ -6,9 +6,8 @@ from flask import abort, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from emergency.access import EDITORS, record_for
+from emergency.access import EDITORS, WRITERS, record_for
 from emergency.api import api_user, token_required
-from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.api import SelectPage
 
@@ -56,7 +55,7 @@ class FilingById(MethodView):
 
 
 @blp.route("/filings/<int:filing_id>/submit", methods=["POST"])
-@token_required(Role.admin, Role.officer, Role.enterprise)
+@token_required(*WRITERS)
 @blp.arguments(SubmitInput)
 @blp.response(200, FilingSchema)
 @blp.alt_response(422, description=INVALID)

@@ -9,10 +9,9 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError, fields
 
 from emergency import files
-from emergency.access import record_for
+from emergency.access import WRITERS, record_for
 from emergency.api import UploadBlueprint as Blueprint
 from emergency.api import api_user, enterprise_for, token_required
-from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.api import SelectPage
 
@@ -50,8 +49,6 @@ blp = Blueprint("plans_api", __name__, url_prefix="/api/v1",
                 description="Emergency plans: drafts, sections, expert review, publication, revisions")
 BEARER = [{"bearerAuth": []}]
 PDF_SCHEMA = {"type": "string", "format": "binary"}
-#: Plans are written by the enterprise itself and, for it, by the bureau's officers.
-WRITERS = (Role.admin, Role.officer, Role.enterprise)
 INVALID = "Invalid fields or a rule of the plan system (problem details)"
 
 
