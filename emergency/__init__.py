@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from plans.drills import record_views as drill_record_views
     from plans.drills import views as drill_views
     from plans.filing import api as filing_api
+    from plans.filing import handlers as _filing_handlers  # noqa: F401 (connects its signal handlers)
     from plans.filing import views as filing_views
     from plans.plan import api as plan_api
     from plans.plan import views as plan_views

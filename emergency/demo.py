@@ -168,7 +168,7 @@ def _plans_and_drills(rng: random.Random) -> None:
 
     today = local_today()
     enterprises = db.session.scalars(sa.select(Enterprise).order_by(Enterprise.id).limit(12)).all()
-    for enterprise in enterprises:
+    for index, enterprise in enumerate(enterprises):
         plan = plan_ops.create_plan(None, enterprise, {"kind": "comprehensive",
                                                        "title": f"{enterprise.name}生产安全事故综合应急预案"})
         draft = plan.versions[0]
@@ -183,8 +183,10 @@ def _plans_and_drills(rng: random.Random) -> None:
             "title": "综合应急预案桌面推演", "duration_minutes": 90, "form": "tabletop", "content": "comprehensive",
             "purpose": "inspection", "version_ids": [draft.id], "participant_count": rng.randint(8, 30),
             "started_at": datetime.combine(today - timedelta(days=35), time(9, 30), tzinfo=SHANGHAI)})
+        # Published on different days of the last month, so that the filing queue has deadlines
+        # passed, near and far (the clock runs from the publication date).
         plan_ops.publish(None, draft, {"principal_name": enterprise.principal_name,
-                                       "signed_on": today - timedelta(days=30)})
+                                       "signed_on": today - timedelta(days=32 - 2 * index)})
         weekly = cycles.create_cycle(None, enterprise, {"name": "班组每周应急小练", "preset": "weekly_small",
                                                         "starts_on": today - timedelta(days=56),
                                                         "plan_ids": [plan.id]})

@@ -91,6 +91,13 @@ def sweep_filings() -> None:
     task()
 
 
+def recompute_clocks() -> None:
+    """Enqueue the daily recount of open clocks (a package upgrade may have confirmed a year)."""
+    from .tasks.plans import recompute_clocks as task
+
+    task()
+
+
 def refresh_drill_occurrences() -> None:
     """Enqueue the daily refresh of drill occurrences."""
     from .tasks.drills import refresh_drill_occurrences as task
@@ -125,6 +132,10 @@ JOBS: tuple[JobSpec, ...] = (
     # working day, and reminders go out by day (the sweep is idempotent, so repeats are harmless).
     JobSpec("sweep_filings", sweep_filings, CronTrigger(hour="8-20", minute=5, timezone=SHANGHAI),
             "Deem undecided filings filed; remind enterprises of filing deadlines"),
+    # Clocks are recounted whenever the calendar changes; daily too, so that a chinese-calendar
+    # upgrade that brings a year confirms its provisional deadlines without anyone's action.
+    JobSpec("recompute_clocks", recompute_clocks, CronTrigger(hour=0, minute=10, timezone=SHANGHAI),
+            "Recount open statutory clocks against the working-day calendar"),
     # Drills: occurrences laid out after midnight, reminders hourly by day (idempotent per
     # occurrence and milestone; quiet hours still apply), the officers' digest each morning.
     JobSpec("refresh_drill_occurrences", refresh_drill_occurrences,

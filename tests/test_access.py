@@ -666,6 +666,15 @@ ROUTES: tuple[Route, ...] = (
           body=lambda w: {"date": "2027-09-16", "kind": "holiday", "name": "中秋节"}, may_change=ADMIN_CHANGES),
     Route("/api/v1/calendar/holidays/<day>", "DELETE", "api", admin_only(204),
           values=lambda w: {"day": "2027-10-02"}, may_change=ADMIN_CHANGES),
+    # Marking a year's notice complete (after the entries above) and reopening it: the admin's.
+    Route("/admin/calendar/years/<int:year>/complete", "POST", "page", admin_only(302),
+          values=lambda w: {"year": 2027}, may_change=ADMIN_CHANGES),
+    Route("/admin/calendar/years/<int:year>/reopen", "POST", "page", admin_only(302),
+          values=lambda w: {"year": 2027}, may_change=ADMIN_CHANGES),
+    Route("/api/v1/calendar/years/<int:year>/complete", "POST", "api", admin_only(200),
+          values=lambda w: {"year": 2027}, may_change=ADMIN_CHANGES),
+    Route("/api/v1/calendar/years/<int:year>/complete", "DELETE", "api", admin_only(200),
+          values=lambda w: {"year": 2027}, may_change=ADMIN_CHANGES),
     # The provider's webhooks: public, but nobody gets past a forged signature.
     Route("/webhooks/twilio/status", "POST", "public", every(403, anonymous=403),
           values=lambda w: {"d": w.other_delivery_id}, headers=FORGED_SIGNATURE,

@@ -59,15 +59,18 @@ def world(people, make_enterprise, county):
         w["wu"] = make_enterprise(name="戊制造有限公司", industry="manufacturing", township=town["东城街道"])
 
         def monthly(enterprise, name, rule=MONTHLY_1ST, starts=date(2026, 1, 1), grace=6):
+            # Dates exactly as the rule gives them (these tests count windows, not days off).
             return cycles.create_cycle(officer, enterprise, {"name": name, "preset": "custom", "rule": rule,
-                                                             "grace_days": grace, "starts_on": starts})
+                                                             "grace_days": grace, "starts_on": starts,
+                                                             "shift_holidays": False})
 
         w["jia_cycle"] = monthly(w["jia"], "月度综合演练")
         w["jia_mid"] = monthly(w["jia"], "月中消防演练", MONTHLY_15TH, date(2026, 6, 1), 3)
         w["yi_cycle"] = monthly(w["yi"], "月度演练")
         w["bing_cycle"] = monthly(w["bing"], "月度演练")
         w["ding_cycle"] = cycles.create_cycle(officer, w["ding"], {"name": "季度检验", "preset": "quarterly_check",
-                                                                   "starts_on": date(2026, 1, 1)})
+                                                                   "starts_on": date(2026, 1, 1),
+                                                                   "shift_holidays": False})
         w["wu_cycle"] = monthly(w["wu"], "月中演练", MONTHLY_15TH, date(2026, 6, 1), 3)
         db.session.commit()
     with at(TODAY):

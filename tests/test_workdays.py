@@ -22,7 +22,7 @@ from emergency.audit.models import AuditEntry
 from emergency.extensions import db
 from emergency.timeutil import SHANGHAI
 from emergency.workdays import calendar, operations, rules
-from emergency.workdays.calendar import CalendarNotCovered, Coverage, package_covers
+from emergency.workdays.calendar import Coverage, package_covers
 from emergency.workdays.models import CalendarDay, DayKind
 from tests.conftest import PASSWORD
 
@@ -157,25 +157,32 @@ def test_an_override_wins_over_the_package_and_is_seen_at_once(app, people):
 
 # --- a year the package does not cover ---------------------------------------------------
 
-def test_a_year_without_data_or_overrides_is_refused_not_guessed(app):
-    assert calendar.coverage(2026) == Coverage.package and calendar.year_covered(2026)
-    assert calendar.coverage(Y) == Coverage.none and not calendar.year_covered(Y)
-    with pytest.raises(CalendarNotCovered) as caught:
-        calendar.is_working_day(D(f"{Y}-01-04"))
-    assert caught.value.year == Y
-    assert f"{Y}" in caught.value.message and "国务院" in caught.value.message
+def test_a_year_not_known_yet_is_counted_provisionally_on_weekends(app):
+    """Nothing stops: a year neither the package nor the admin knows is counted on ordinary
+    weekends, and every answer says that it is provisional (and which year makes it so)."""
+    assert calendar.coverage(2026) == Coverage.package and calendar.confirmed(2026)
+    assert calendar.coverage(Y) == Coverage.none and not calendar.confirmed(Y)
+    assert not calendar.is_working_day(D(f"{Y}-01-02"))  # a Saturday
+    info = calendar.day_info(D(f"{Y}-01-01"))
+    assert info.working and info.provisional  # 元旦 is a Friday: worked until the notice says otherwise
+    assert not calendar.day_info(D("2026-10-01")).provisional
+    assert calendar.deadline(D("2026-09-25"), 20) == calendar.Deadline(D("2026-10-29"), None)
     if PREVIOUS_COVERED:
         # A filing clock from 10 December 2026 runs into 2027 (15 working days are left in 2026).
         assert calendar.add_working_days(date(Y - 1, 12, 10), 15) == date(Y - 1, 12, 31)
-        with pytest.raises(CalendarNotCovered) as caught:
-            calendar.add_working_days(date(Y - 1, 12, 10), 20)
-        assert caught.value.year == Y
+        found = calendar.deadline(date(Y - 1, 12, 10), 20)
+        assert found == calendar.Deadline(D(f"{Y}-01-07"), Y) and found.provisional
+        assert calendar.working_days_between(date(Y - 1, 12, 10), found.day) == 20
+    assert calendar.special_days(Y) == []
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert calendar.provisional_note(Y) == f"暂定（{Y} 年节假日安排尚未录入）"
+        assert calendar.provisional_note(None) == ""
 
 
 def test_admin_pastes_the_2027_notice(app, admin, people):
     page = admin.get(f"/admin/calendar?year={Y}")
     assert page.status_code == 200
-    assert "未覆盖" in page.get_data(as_text=True)
+    assert "暂定：尚未录入" in page.get_data(as_text=True)
 
     response = admin.post(f"/admin/calendar/notice?year={Y}", data={"lines": NOTICE})
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
@@ -186,17 +193,16 @@ def test_admin_pastes_the_2027_notice(app, admin, people):
     assert stored[D(f"{Y}-02-20")] == (DayKind.workday, "春节调休")
     assert db.session.get(CalendarDay, 1).created_by_id == people["admin"].id
 
-    # 2027 now follows the notice: weekends off, weekdays worked, apart from the entries.
-    assert calendar.coverage(Y) == Coverage.overrides
-    assert not calendar.is_working_day(D(f"{Y}-01-01"))  # Friday, 元旦
-    assert calendar.is_working_day(D(f"{Y}-01-04"))
-    assert not calendar.is_working_day(D(f"{Y}-02-08"))  # Monday in the Spring Festival
-    assert calendar.is_working_day(D(f"{Y}-02-14"))  # Sunday, worked
-    assert not calendar.is_working_day(D(f"{Y}-02-21"))  # an ordinary Sunday
+    # 2027 now follows the entries: weekends off, weekdays worked, apart from the entries;
+    # still provisional until the admin says the notice is complete.
+    assert calendar.coverage(Y) == Coverage.overrides and not calendar.confirmed(Y)
+    shown = {day: calendar.day_info(D(f"{Y}-{day}")) for day in ("01-01", "01-04", "02-08", "02-14", "02-21")}
+    assert [info.working for info in shown.values()] == [False, True, False, True, False]
+    assert all(info.provisional for info in shown.values())
+    # Clocks do not count an incomplete notice yet: Monday to Friday until it is marked complete.
+    assert calendar.is_working_day(D(f"{Y}-01-01"))
     if PREVIOUS_COVERED:
-        # The clock from 10 December 2026 now has an answer: 1–3 January off, then 4–8 January.
-        assert calendar.add_working_days(date(Y - 1, 12, 10), 20) == D(f"{Y}-01-08")
-    assert calendar.add_working_days(D(f"{Y}-02-04"), 1) == D(f"{Y}-02-14")
+        assert calendar.deadline(date(Y - 1, 12, 10), 20) == calendar.Deadline(D(f"{Y}-01-07"), Y)
 
     audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.object_type == "calendar_day")).all()
     assert sum(1 for e in audit if e.action == "create") == 14
@@ -206,6 +212,28 @@ def test_admin_pastes_the_2027_notice(app, admin, people):
     body = admin.get(f"/admin/calendar?year={Y}").get_data(as_text=True)
     assert "春节调休" in body and f'data-date="{Y}-02-14"' in body
     assert f"{Y}-02-20" in body and coverage_rows(body)[str(Y)] == "overrides"
+    # Two of the seven usual holidays are in this (partial) notice.
+    assert "已录入常规节假日：2 / 7" in body and 'id="complete-form"' in body
+
+    assert admin.post(f"/admin/calendar/years/{Y}/complete").status_code == 302
+    assert calendar.coverage(Y) == Coverage.notice and calendar.confirmed(Y)
+    # Now 2027 follows the notice: weekends off, weekdays worked, apart from the entries.
+    assert not calendar.is_working_day(D(f"{Y}-01-01"))  # Friday, 元旦
+    assert calendar.is_working_day(D(f"{Y}-01-04"))
+    assert not calendar.is_working_day(D(f"{Y}-02-08"))  # Monday in the Spring Festival
+    assert calendar.is_working_day(D(f"{Y}-02-14"))  # Sunday, worked
+    assert not calendar.is_working_day(D(f"{Y}-02-21"))  # an ordinary Sunday
+    if PREVIOUS_COVERED:
+        # The clock from 10 December 2026: 1–3 January off, then 4–8 January; final.
+        assert calendar.deadline(date(Y - 1, 12, 10), 20) == calendar.Deadline(D(f"{Y}-01-08"), None)
+    assert calendar.add_working_days(D(f"{Y}-02-04"), 1) == D(f"{Y}-02-14")
+    body = admin.get(f"/admin/calendar?year={Y}").get_data(as_text=True)
+    assert coverage_rows(body)[str(Y)] == "notice" and 'id="complete-form"' not in body
+    completed = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.object_type == "calendar_year")).all()
+    assert [(e.action, e.object_id, e.changes["usual_missing"]) for e in completed] == [
+        ("complete", Y, ["清明节", "劳动节", "端午节", "中秋节", "国庆节"])]
+    assert admin.post(f"/admin/calendar/years/{Y}/complete").status_code == 302  # twice: refused, named
+    assert f"{Y} 年已标记为录入完毕" in admin.get(f"/admin/calendar?year={Y}").get_data(as_text=True)
 
 
 def test_a_wrong_notice_saves_nothing_and_names_every_bad_line(app, admin):
@@ -317,8 +345,10 @@ def test_banner_in_december_for_admins_when_next_year_is_missing(app, people):
             page = browser_for(app, username).get("/audit").get_data(as_text=True)
             assert BANNER not in page, username
 
-        # Once the notice is entered, the banner goes.
+        # Entering the notice is not enough: the banner goes once it is marked complete.
         assert admin.post("/admin/calendar/notice", data={"lines": NOTICE}).status_code == 302
+        assert BANNER in admin.get("/").get_data(as_text=True)
+        assert admin.post(f"/admin/calendar/years/{Y}/complete").status_code == 302
         assert BANNER not in admin.get("/").get_data(as_text=True)
 
 
@@ -429,8 +459,12 @@ def test_cli_check(app, runner, people):
     covered = runner.invoke(args=["calendar", "check", "2026"])
     assert covered.exit_code == 0 and f"2026: chinese-calendar {version('chinesecalendar')}" in covered.output
     missing = runner.invoke(args=["calendar", "check", "2026", f"{Y}"])
-    assert missing.exit_code == 1 and f"{Y}: NOT COVERED" in missing.output
+    assert missing.exit_code == 1 and f"{Y}: PROVISIONAL: 0 day(s) entered" in missing.output
     operations.add_days(None, [rules.Entry(D(f"{Y}-01-01"), DayKind.holiday, "元旦")], source="cli")
     db.session.commit()
     entered = runner.invoke(args=["calendar", "check", f"{Y}"])
-    assert entered.exit_code == 0 and f"{Y}: 1 override(s)" in entered.output
+    assert entered.exit_code == 1 and f"{Y}: PROVISIONAL: 1 day(s) entered, 1 of 7 usual holidays" in entered.output
+    operations.complete_year(None, Y)
+    db.session.commit()
+    completed = runner.invoke(args=["calendar", "check", f"{Y}"])
+    assert completed.exit_code == 0 and f"{Y}: confirmed, notice entered by the admin (1 day(s))" in completed.output

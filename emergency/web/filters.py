@@ -6,8 +6,10 @@ from datetime import datetime
 import phonenumbers
 from flask import Flask, request, url_for
 from flask_babel import format_datetime
+from markupsafe import Markup, escape
 
 from ..timeutil import to_local
+from ..workdays.calendar import provisional_note
 
 
 def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
@@ -41,7 +43,16 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def provisional(year: int | None) -> Markup:
+    """The mark beside a provisional deadline: "暂定（2027 年节假日安排尚未录入）"; nothing when final."""
+    if year is None:
+        return Markup("")
+    return Markup('<span class="tag provisional" data-provisional-year="%s">%s</span>') % (year, escape(
+        provisional_note(year)))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["phone"] = phone
     app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["provisional"] = provisional

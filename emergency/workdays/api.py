@@ -12,9 +12,9 @@ from ..api import api_user, token_required
 from ..auth.models import Role
 from ..extensions import db
 from ..timeutil import local_today
-from . import calendar, operations
+from . import calendar, operations, rules
 from .models import CalendarDay
-from .schemas import CalendarYearSchema, DayRangeInput, OverrideSchema, YearQuery
+from .schemas import CalendarYearSchema, DayRangeInput, OverrideSchema, YearQuery, YearStatusSchema
 
 blp = Blueprint("calendar_api", __name__, url_prefix="/api/v1/calendar",
                 description="Chinese working days: public holidays, worked weekends and the admin's overrides")
@@ -31,21 +31,23 @@ class Holidays(MethodView):
         """A year's days off and worked weekend days, with their source and the year's coverage.
 
         `coverage` is `package` (chinese-calendar has the year; overrides still win),
-        `overrides` (only the days entered by the admin: other weekends off, weekdays worked)
-        or `none`: the working days of the year are unknown, `days` is empty and deadlines in
-        that year cannot be computed until an admin enters the year's holidays.
+        `notice` (the admin entered the year's notice and marked it complete), `overrides`
+        (some days entered, not marked complete) or `none` (nothing entered). Only `package`
+        and `notice` are `confirmed`; in other years deadlines are provisional (暂定): counted on
+        ordinary weekends plus the entries, and recounted when the year is confirmed.
         """
         year = params["year"] or local_today().year
         cal = calendar.current()
         coverage = cal.coverage(year)
-        covered = coverage != calendar.Coverage.none
         return {
             "year": year,
             "coverage": coverage.value,
+            "confirmed": coverage.confirmed,
             "package_covers": calendar.package_covers(year),
             "override_count": len(cal.overrides(year)),
-            "message": None if covered else calendar.CalendarNotCovered(year).message,
-            "days": cal.special_days(year) if covered else [],
+            "usual_holidays": [{"name": name, "entered": entered} for name, entered in cal.usual_holidays(year)],
+            "message": None if coverage.confirmed else calendar.provisional_note(year),
+            "days": cal.special_days(year),
         }
 
     @token_required(Role.admin)
@@ -80,3 +82,36 @@ class HolidayByDate(MethodView):
             abort(404)
         operations.delete_day(api_user(), row)
         db.session.commit()
+
+
+@blp.route("/years/<int:year>/complete")
+class YearComplete(MethodView):
+    @token_required(Role.admin)
+    @blp.response(200, YearStatusSchema)
+    @blp.alt_response(404, description="A year outside 2004–2099")
+    @blp.alt_response(422, description="The package covers the year, no day off is entered, or it is complete already")
+    @blp.doc(security=BEARER)
+    def post(self, year: int):
+        """Mark the year's notice as entered completely (通知已全部录入): the year is confirmed (admins).
+
+        Every open clock that touches the year is then recounted in the worker: changes are
+        audited with the old and new date and each enterprise whose deadline moved is told once.
+        """
+        if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+            abort(404)
+        row = operations.complete_year(api_user(), year)
+        db.session.commit()
+        return row
+
+    @token_required(Role.admin)
+    @blp.response(200, YearStatusSchema)
+    @blp.alt_response(404, description="A year outside 2004–2099")
+    @blp.alt_response(422, description="The year is not marked complete")
+    @blp.doc(security=BEARER)
+    def delete(self, year: int):
+        """Take the completion back: the year's deadlines are provisional again (admins)."""
+        if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+            abort(404)
+        row = operations.reopen_year(api_user(), year)
+        db.session.commit()
+        return row

@@ -4,10 +4,21 @@ Whether a date is a working day, in this order:
 
 1. an override entered by the admin (``CalendarDay``) for that date always wins;
 2. otherwise chinese-calendar, when its data covers the year (2004–2026 in 1.11);
-3. otherwise, when the admin has entered at least one override for the year (its official
-   notice), weekends are off and weekdays are worked, apart from the overrides;
-4. otherwise ``CalendarNotCovered(year)`` is raised. Nothing is guessed: a statutory deadline
-   computed on a made-up calendar would be wrong without anyone noticing.
+3. otherwise weekends are off and weekdays are worked.
+
+Clocks count only what is final: in a year that is not confirmed they count Monday to Friday,
+whatever has been entered so far (the entries show on the calendar page and in ``day_info``).
+
+A clock never stops because a year is not known yet: every function answers for every year.
+What changes is whether the answer is final. A year is **confirmed** when the package covers
+it, or when the admin has entered its State Council notice and marked it complete
+(``CalendarYear.complete``, 通知已全部录入). A deadline counted across a year that is not
+confirmed is **provisional** (暂定): ``deadline()`` says which year makes it so, callers store
+and show that, and ``plans.filing.clocks`` recomputes every open clock when the year is
+confirmed. Counted on weekends only, a provisional deadline is the earliest the real one can
+be (days off only push it later; a worked weekend day of the notice can at most bring back
+one that holidays pushed), so an enterprise shown it is never misled into lateness;
+the bureau's own clock is never deemed to have run out on a provisional date.
 
 Deadlines: "within N working days of X" ends with the N-th working day *after* X; X itself
 never counts, whether or not it is a working day. ``add_working_days(X, N)`` is that day and
@@ -33,7 +44,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from .models import CalendarDay, DayKind
+from .models import CalendarDay, CalendarYear, DayKind
 
 #: The most days one clock may look ahead for the n-th working day (guards against loops).
 _MAX_SPAN_DAYS = 3660
@@ -42,31 +53,30 @@ _MAX_SPAN_DAYS = 3660
 PACKAGE_NAMES_ZH: dict[str, str] = {holiday.value: holiday.chinese for holiday in chinese_calendar.Holiday}
 
 
-class CalendarNotCovered(LookupError):
-    """The working days of ``year`` are unknown: the package has no data and no override was entered."""
+class Coverage(str, enum.Enum):
+    """Where a year's working days come from, and whether they are final."""
 
-    def __init__(self, year: int) -> None:
-        self.year = year
-        super().__init__(f"the working-day calendar of {year} is not known: "
-                         f"enter that year's official holidays on /admin/calendar")
+    #: chinese-calendar has the year's data (overrides, if any, still win). Confirmed.
+    package = "package"
+    #: The admin entered the year's notice and marked it complete. Confirmed.
+    notice = "notice"
+    #: Some entries, not marked complete: weekends off, weekdays worked, apart from the
+    #: entries. Provisional.
+    overrides = "overrides"
+    #: Nothing known yet: weekends off, weekdays worked. Provisional.
+    none = "none"
 
     @property
-    def message(self) -> str:
-        """What to tell a user, in their language."""
-        return _("The working days of %(year)s are not known yet: an administrator must enter the "
-                 "official holidays of %(year)s (the State Council notice) on the working-day calendar "
-                 "page before deadlines in %(year)s can be computed.", year=self.year)
+    def confirmed(self) -> bool:
+        return self in (Coverage.package, Coverage.notice)
 
 
-class Coverage(str, enum.Enum):
-    """Where a year's working days come from."""
-
-    #: chinese-calendar has the year's data (overrides, if any, still win).
-    package = "package"
-    #: Only the admin's overrides: weekends off, weekdays worked, apart from the overrides.
-    overrides = "overrides"
-    #: Neither: working days of the year cannot be computed.
-    none = "none"
+#: The holidays every State Council notice names (全国年节及纪念日放假办法), with the word that
+#: finds each in an entry's name: the calendar page counts which a year's entries have.
+USUAL_HOLIDAYS: tuple[tuple[str, str], ...] = (
+    ("元旦", "元旦"), ("春节", "春节"), ("清明", "清明节"), ("劳动", "劳动节"),
+    ("端午", "端午节"), ("中秋", "中秋节"), ("国庆", "国庆节"),
+)
 
 
 class Source(str, enum.Enum):
@@ -95,6 +105,21 @@ class DayInfo:
     #: Holiday name (Chinese), "" for an ordinary day.
     name: str
     source: Source
+    #: The year is not confirmed: the answer may change when its notice is entered.
+    provisional: bool = False
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The last day of a clock, and whether it is final."""
+
+    day: date
+    #: The first year the count runs into that is not confirmed; None when the date is final.
+    provisional_year: int | None = None
+
+    @property
+    def provisional(self) -> bool:
+        return self.provisional_year is not None
 
 
 @functools.cache
@@ -133,6 +158,7 @@ class WorkdayCalendar:
 
     def __init__(self) -> None:
         self._years: dict[int, dict[date, Override]] = {}
+        self._complete: set[int] | None = None
 
     def overrides(self, year: int) -> dict[date, Override]:
         """The admin's overrides for ``year`` (one query, then kept)."""
@@ -146,27 +172,43 @@ class WorkdayCalendar:
             self._years[year] = found
         return found
 
+    def completed_years(self) -> set[int]:
+        """Years whose notice the admin marked complete (one query, then kept)."""
+        if self._complete is None:
+            self._complete = set(db.session.scalars(sa.select(CalendarYear.year).where(CalendarYear.complete)))
+        return self._complete
+
     def coverage(self, year: int) -> Coverage:
         if package_covers(year):
             return Coverage.package
+        if year in self.completed_years():
+            return Coverage.notice
         if self.overrides(year):
             return Coverage.overrides
         return Coverage.none
 
+    def confirmed(self, year: int) -> bool:
+        return self.coverage(year).confirmed
+
     def day(self, day: date) -> DayInfo:
-        """Everything known about ``day``; raises CalendarNotCovered for an unknown year."""
+        """Everything known about ``day``, for any year (provisional where not confirmed)."""
+        provisional = not self.confirmed(day.year)
         override = self.overrides(day.year).get(day)
         if override is not None:
-            return DayInfo(day, override.kind == DayKind.workday, override.kind, override.name, Source.override)
-        coverage = self.coverage(day.year)
-        if coverage == Coverage.package:
+            return DayInfo(day, override.kind == DayKind.workday, override.kind, override.name, Source.override,
+                           provisional)
+        if package_covers(day.year):
             return _package_day(day)
-        if coverage == Coverage.overrides:
-            return DayInfo(day, day.weekday() < 5, None, "", Source.weekdays)
-        raise CalendarNotCovered(day.year)
+        return DayInfo(day, day.weekday() < 5, None, "", Source.weekdays, provisional)
 
     def is_working_day(self, day: date) -> bool:
-        return self.day(day).working
+        """Whether clocks count ``day``: the calendar in a confirmed year; Monday to Friday in a
+        year that is not (entries of an incomplete notice are shown, not counted, so that a
+        provisional deadline is the earliest possible one and moves only once, when the year is
+        confirmed)."""
+        if self.confirmed(day.year):
+            return self.day(day).working
+        return day.weekday() < 5
 
     def add_working_days(self, start: date, n: int) -> date:
         if n < 0:
@@ -180,6 +222,24 @@ class WorkdayCalendar:
                 left -= 1
         raise ValueError(f"{n} working days after {start} is too far ahead")
 
+    def unconfirmed_year(self, first: date, last: date) -> int | None:
+        """The first year from ``first`` to ``last`` (inclusive) that is not confirmed, if any."""
+        return next((year for year in range(first.year, last.year + 1) if not self.confirmed(year)), None)
+
+    def deadline(self, start: date, n: int) -> Deadline:
+        """The n-th working day after ``start``, and the year that makes it provisional, if any."""
+        day = self.add_working_days(start, n)
+        first = start + timedelta(days=1) if n else start
+        return Deadline(day, self.unconfirmed_year(first, day))
+
+    def next_working_day(self, day: date) -> date:
+        """``day`` itself when worked, else the first working day after it (遇节假日顺延)."""
+        for _step in range(_MAX_SPAN_DAYS):
+            if self.is_working_day(day):
+                return day
+            day += timedelta(days=1)
+        raise ValueError(f"no working day after {day}")
+
     def working_days_between(self, a: date, b: date) -> int:
         if b < a:
             return -self.working_days_between(b, a)
@@ -191,11 +251,9 @@ class WorkdayCalendar:
         """The year's days off and worked weekend days with their source, by date.
 
         Package holidays (including weekend days inside them) and worked weekends, with the
-        overrides replacing them; ordinary weekends are left out. Raises CalendarNotCovered.
+        overrides replacing them; ordinary weekends are left out.
         """
         coverage = self.coverage(year)
-        if coverage == Coverage.none:
-            raise CalendarNotCovered(year)
         overrides = self.overrides(year)
         found: list[DayInfo] = []
         for day in _days(date(year, 1, 1), date(year, 12, 31)):
@@ -206,6 +264,11 @@ class WorkdayCalendar:
                 if info.kind is not None:
                     found.append(info)
         return found
+
+    def usual_holidays(self, year: int) -> list[tuple[str, bool]]:
+        """Each usual holiday (USUAL_HOLIDAYS) and whether the year's entries name it."""
+        names = [o.name for o in self.overrides(year).values() if o.kind == DayKind.holiday]
+        return [(label, any(word in name for name in names)) for word, label in USUAL_HOLIDAYS]
 
     def month_weeks(self, year: int, month: int) -> list[list[DayInfo | None]]:
         """A month as weeks Monday–Sunday (None outside the month), for a grid."""
@@ -242,7 +305,7 @@ def invalidate() -> None:
 
 @event.listens_for(Session, "after_flush")
 def _overrides_flushed(session: Session, _context) -> None:
-    if any(isinstance(obj, CalendarDay) for obj in (*session.new, *session.dirty, *session.deleted)):
+    if any(isinstance(obj, CalendarDay | CalendarYear) for obj in (*session.new, *session.dirty, *session.deleted)):
         invalidate()
 
 
@@ -255,17 +318,27 @@ def _rolled_back(_session: Session, _previous) -> None:
 # --- the public functions -------------------------------------------------------------------
 
 def is_working_day(day: date) -> bool:
-    """Whether ``day`` is a Chinese working day. Raises CalendarNotCovered for an unknown year."""
+    """Whether ``day`` is a Chinese working day (provisionally, in a year not confirmed)."""
     return current().is_working_day(day)
 
 
 def add_working_days(start: date, n: int) -> date:
     """The n-th working day after ``start``: the last day of "within n working days of start".
 
-    ``start`` itself never counts; ``n == 0`` gives ``start``. Raises CalendarNotCovered when
-    the count reaches a year whose working days are unknown.
+    ``start`` itself never counts; ``n == 0`` gives ``start``. Never fails for a year that is
+    not known yet: use ``deadline()`` to learn whether the date is provisional.
     """
     return current().add_working_days(start, n)
+
+
+def deadline(start: date, n: int) -> Deadline:
+    """``add_working_days(start, n)`` with the year, if any, that makes it provisional."""
+    return current().deadline(start, n)
+
+
+def next_working_day(day: date) -> date:
+    """``day`` when it is worked, else the next working day (遇节假日顺延)."""
+    return current().next_working_day(day)
 
 
 def working_days_between(a: date, b: date) -> int:
@@ -278,29 +351,41 @@ def working_days_between(a: date, b: date) -> int:
     return current().working_days_between(a, b)
 
 
-def year_covered(year: int) -> bool:
-    """Whether working days of ``year`` can be computed (package data or admin overrides)."""
-    return current().coverage(year) != Coverage.none
+def confirmed(year: int) -> bool:
+    """Whether the working days of ``year`` are final (package data, or the admin's completed notice)."""
+    return current().confirmed(year)
+
+
+def unconfirmed_year(first: date, last: date) -> int | None:
+    """The first year from ``first`` to ``last`` whose working days are not final, if any."""
+    return current().unconfirmed_year(first, last)
 
 
 def coverage(year: int) -> Coverage:
-    """Where the working days of ``year`` come from: package, overrides or none."""
+    """Where the working days of ``year`` come from: package, notice, overrides or none."""
     return current().coverage(year)
 
 
 def day_info(day: date) -> DayInfo:
-    """Whether ``day`` is worked, why, and the holiday's name. Raises CalendarNotCovered."""
+    """Whether ``day`` is worked, why, and the holiday's name."""
     return current().day(day)
 
 
 def special_days(year: int) -> list[DayInfo]:
-    """The days off and worked weekend days of ``year``. Raises CalendarNotCovered."""
+    """The days off and worked weekend days of ``year`` (entries only, for a year the package lacks)."""
     return current().special_days(year)
 
 
 def next_year_missing(today: date) -> int | None:
-    """In December, next year when its working days are unknown (the admin must enter them); else None."""
+    """In December, next year when its working days are not confirmed (the admin must enter them); else None."""
     if today.month != 12:
         return None
     year = today.year + 1
-    return year if coverage(year) == Coverage.none else None
+    return None if confirmed(year) else year
+
+
+def provisional_note(year: int | None) -> str:
+    """"暂定（2027 年节假日安排尚未录入）" in the current language; "" for a final date."""
+    if year is None:
+        return ""
+    return _("provisional (the holidays of %(year)s have not been entered yet)", year=str(year))

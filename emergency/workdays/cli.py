@@ -17,7 +17,8 @@ calendar_cli = AppGroup("calendar", help="The Chinese working-day calendar.")
 def check(years: tuple[int, ...]) -> None:
     """Where each YEAR's working days come from (default: this year and next).
 
-    Exits with status 1 when a year is not covered, so that monitoring can call it in December.
+    Exits with status 1 when a year is not confirmed (its deadlines are provisional), so that
+    monitoring can call it in December.
     """
     today = local_today()
     years = years or (today.year, today.year + 1)
@@ -28,10 +29,13 @@ def check(years: tuple[int, ...]) -> None:
         count = len(cal.overrides(year))
         if coverage == calendar.Coverage.package:
             click.echo(f"{year}: chinese-calendar {version('chinesecalendar')}, {count} override(s)")
-        elif coverage == calendar.Coverage.overrides:
-            click.echo(f"{year}: {count} override(s) entered by the admin; other weekends off, weekdays worked")
+        elif coverage == calendar.Coverage.notice:
+            click.echo(f"{year}: confirmed, notice entered by the admin ({count} day(s))")
         else:
             unknown.append(year)
-            click.echo(f"{year}: NOT COVERED: enter the State Council holiday notice on /admin/calendar", err=True)
+            have = sum(1 for _name, present in cal.usual_holidays(year) if present)
+            click.echo(f"{year}: PROVISIONAL: {count} day(s) entered, {have} of 7 usual holidays, not marked "
+                       f"complete; deadlines are counted on ordinary weekends until the State Council notice is "
+                       f"entered and marked complete on /admin/calendar", err=True)
     if unknown:
         raise SystemExit(1)

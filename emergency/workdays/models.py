@@ -57,3 +57,22 @@ class CalendarDay(db.Model):
 
     def __str__(self) -> str:
         return f"{self.day.isoformat()} {self.name}".strip()
+
+
+class CalendarYear(db.Model):
+    """A year whose holiday notice the admin has entered completely (通知已全部录入).
+
+    A year is confirmed when chinese-calendar covers it or when it has a row here with
+    ``complete`` set. Until then its deadlines are provisional (暂定): counted on ordinary
+    weekends plus whatever entries exist, and recomputed once the year is confirmed.
+    """
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    complete: Mapped[bool] = mapped_column(default=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    completed_by: Mapped[User | None] = relationship()

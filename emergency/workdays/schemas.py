@@ -81,13 +81,33 @@ class CalendarDaySchema(BaseSchema):
     source = fields.Function(lambda info: info.source.value, metadata={"description": "package or override"})
 
 
+class UsualHolidaySchema(BaseSchema):
+    name = fields.String()
+    entered = fields.Boolean()
+
+
 class CalendarYearSchema(BaseSchema):
     year = fields.Integer()
-    coverage = fields.String(metadata={"description": "package, overrides or none (working days unknown)"})
+    coverage = fields.String(metadata={"description": "package (chinese-calendar has the year), notice (entered "
+                                                      "here and marked complete), overrides (entries, not marked "
+                                                      "complete) or none (nothing entered)"})
+    confirmed = fields.Boolean(metadata={"description": "package or notice: deadlines in the year are final; "
+                                                        "otherwise they are provisional (暂定)"})
     package_covers = fields.Boolean()
     override_count = fields.Integer()
-    message = fields.String(allow_none=True, metadata={"description": "Why days is empty, when coverage is none"})
+    usual_holidays = fields.List(fields.Nested(UsualHolidaySchema), metadata={
+        "description": "The holidays every notice names (元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节) and "
+                       "whether the year's entries name each"})
+    message = fields.String(allow_none=True, metadata={"description": "Why the year's deadlines are provisional"})
     days = fields.List(fields.Nested(CalendarDaySchema))
+
+
+class YearStatusSchema(BaseSchema):
+    year = fields.Integer()
+    complete = fields.Boolean()
+    completed_at = fields.AwareDateTime(allow_none=True)
+    completed_by = fields.Function(lambda row: row.completed_by.username if row.completed_by else None,
+                                   allow_none=True)
 
 
 class OverrideSchema(BaseSchema):

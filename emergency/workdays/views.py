@@ -18,7 +18,7 @@ from ..timeutil import local_today
 from ..validation import localise_errors
 from ..web.forms import load_form, save
 from . import calendar, operations, rules
-from .models import DAY_KIND_LABELS, CalendarDay
+from .models import DAY_KIND_LABELS, CalendarDay, CalendarYear
 from .schemas import DayEditForm, DayRangeForm, NoticeForm
 
 bp = Blueprint("workdays", __name__, url_prefix="/admin/calendar")
@@ -43,8 +43,8 @@ def _overrides(year: int) -> list[CalendarDay]:
 
 def _coverage_rows(years: list[int]) -> list[dict]:
     cal = calendar.current()
-    return [{"year": year, "coverage": cal.coverage(year).value, "overrides": len(cal.overrides(year))}
-            for year in years]
+    return [{"year": year, "coverage": cal.coverage(year).value, "overrides": len(cal.overrides(year)),
+             "usual": cal.usual_holidays(year)} for year in years]
 
 
 def _page(year: int, *, status: int = 200, add_values: dict | None = None, add_errors: dict | None = None,
@@ -52,14 +52,15 @@ def _page(year: int, *, status: int = 200, add_values: dict | None = None, add_e
     cal = calendar.current()
     today = local_today()
     coverage = cal.coverage(year)
-    covered = coverage != calendar.Coverage.none
     return render_template(
-        "workdays/calendar.html", year=year, coverage=coverage.value, today=today,
+        "workdays/calendar.html", year=year, coverage=coverage.value, confirmed=coverage.confirmed, today=today,
         status_rows=_coverage_rows(sorted({today.year, today.year + 1, year})),
         overrides=_overrides(year),
-        special=cal.special_days(year) if covered else [],
+        usual=cal.usual_holidays(year),
+        year_row=db.session.get(CalendarYear, year),
+        special=cal.special_days(year),
         months=[(format_date(date(year, month, 1), "LLLL"), cal.month_weeks(year, month))
-                for month in range(1, 13)] if covered else [],
+                for month in range(1, 13)],
         package_version=version("chinesecalendar"),
         kinds=KIND_OPTIONS,
         add_values=add_values or {}, add_errors=add_errors or {},
@@ -136,8 +137,36 @@ def day_delete(day_id: int):
     operations.delete_day(current_user, row)
     db.session.commit()
     flash(_("The entry for %(date)s was deleted.", date=day.isoformat()), "success")
-    if not calendar.year_covered(day.year):
-        flash(_("%(year)s now has no entries: its working days are unknown until they are entered again.",
-                year=day.year), "warning")
     return redirect(url_for(".calendar_page", year=day.year))
+
+
+@bp.route("/years/<int:year>/complete", methods=["POST"])
+@require_roles(Role.admin)
+def year_complete(year: int):
+    """通知已全部录入: the year is confirmed; every open clock that touches it is recounted."""
+    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+        abort(404)
+    _row, errors = save(lambda: operations.complete_year(current_user, year))
+    if errors:
+        for message in errors.values():
+            flash(message, "error")
+    else:
+        flash(_("The holidays of %(year)s are confirmed. Open deadlines are being recounted; enterprises whose "
+                "deadline moved are told by SMS.", year=str(year)), "success")
+    return redirect(url_for(".calendar_page", year=year))
+
+
+@bp.route("/years/<int:year>/reopen", methods=["POST"])
+@require_roles(Role.admin)
+def year_reopen(year: int):
+    """Take the completion back: deadlines in the year are provisional again."""
+    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+        abort(404)
+    _row, errors = save(lambda: operations.reopen_year(current_user, year))
+    if errors:
+        for message in errors.values():
+            flash(message, "error")
+    else:
+        flash(_("%(year)s is provisional again until it is marked complete.", year=str(year)), "warning")
+    return redirect(url_for(".calendar_page", year=year))
 

@@ -19,7 +19,7 @@ from .models import DrillCycle
 from .schemas import apply_preset
 
 FIELDS = ("name", "preset", "scope_kind", "scope_name", "rule", "start_time", "duration_minutes", "grace_days",
-          "lead_days", "drill_form", "starts_on", "ends_on")
+          "lead_days", "drill_form", "starts_on", "ends_on", "shift_holidays")
 
 
 def _linked(model, ids: list[int], enterprise_id: int, field: str) -> list:

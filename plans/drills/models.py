@@ -107,6 +107,10 @@ class DrillCycle(db.Model):
     starts_on: Mapped[date] = mapped_column(sa.Date)
     ends_on: Mapped[date | None] = mapped_column(sa.Date)
     active: Mapped[bool] = mapped_column(default=True, index=True)
+    #: 遇节假日顺延: an occurrence that falls on a day off moves to the next working day. True for
+    #: new cycles; NULL for cycles made before the setting existed (they keep not moving, and
+    #: their form offers it ticked when they are next edited).
+    shift_holidays: Mapped[bool | None] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -164,6 +168,11 @@ class Occurrence(db.Model):
     due_on: Mapped[date] = mapped_column(sa.Date)
     window_start: Mapped[date] = mapped_column(sa.Date)
     window_end: Mapped[date] = mapped_column(sa.Date)
+    #: The date the cycle's rule gives, when the occurrence was moved off a day off (顺延).
+    moved_from: Mapped[date | None] = mapped_column(sa.Date)
+    #: The year whose holidays are not confirmed yet when ``due_on`` was computed across it
+    #: (the date is provisional, 暂定, and is recomputed when the year is confirmed).
+    provisional_year: Mapped[int | None] = mapped_column()
     #: The drill record that fulfils it.
     drill_id: Mapped[int | None] = mapped_column(sa.ForeignKey("drill.id"), index=True)
     excused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

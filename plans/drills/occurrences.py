@@ -17,6 +17,7 @@ from emergency.extensions import db
 from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
 from emergency.timeutil import SHANGHAI, local_today, to_local, utcnow
+from emergency.workdays import calendar as workdays
 from plans.plan.models import Plan, PlanKind, VersionStatus
 
 from . import recurrence
@@ -42,11 +43,14 @@ def _scheduled_at(cycle: DrillCycle, day: date) -> datetime:
 def refresh_cycle(cycle: DrillCycle, today: date | None = None) -> int:
     """Lay out the cycle's occurrences up to the horizon; future undone ones follow edits.
 
-    Past occurrences (and any done or excused) are history and stay as they are. Returns the
-    number of occurrences added.
+    An occurrence is identified by the date the rule gives (its key); with 遇节假日顺延 on,
+    one that falls on a day off is moved to the next working day (``moved_from`` keeps the
+    rule's date), provisionally — on weekends only — in a year whose holidays are not
+    confirmed, and moved again when they are. Past occurrences (and any done or excused) are
+    history and stay as they are. Returns the number of occurrences added.
     """
     today = today or local_today()
-    future = {occ.due_on: occ for occ in db.session.scalars(sa.select(Occurrence).where(
+    future = {occ.key: occ for occ in db.session.scalars(sa.select(Occurrence).where(
         Occurrence.cycle_id == cycle.id, Occurrence.due_on >= today,
         Occurrence.drill_id.is_(None), Occurrence.excused_at.is_(None)))}
     wanted: list[date] = []
@@ -60,22 +64,38 @@ def refresh_cycle(cycle: DrillCycle, today: date | None = None) -> int:
     existing_keys = set(db.session.scalars(sa.select(Occurrence.key).where(Occurrence.cycle_id == cycle.id)))
     added = 0
     for day in wanted:
-        occ = future.pop(day, None)
+        key = cycle_key(cycle.id, day)
+        occ = future.pop(key, None)
+        if occ is None and key in existing_keys:
+            continue  # done, excused or past: history
+        actual, provisional_year = day, None
+        if cycle.shift_holidays:
+            actual = workdays.next_working_day(day)
+            provisional_year = workdays.unconfirmed_year(day, actual)
         if occ is None:
-            key = cycle_key(cycle.id, day)
-            if key in existing_keys:
-                continue  # done, excused or past: history
-            occ = Occurrence(key=key, enterprise_id=cycle.enterprise_id, cycle_id=cycle.id, due_on=day)
+            occ = Occurrence(key=key, enterprise_id=cycle.enterprise_id, cycle_id=cycle.id, due_on=actual)
             db.session.add(occ)
             added += 1
-        occ.scheduled_at = _scheduled_at(cycle, day)
+        occ.due_on = actual
+        occ.moved_from = day if actual != day else None
+        occ.provisional_year = provisional_year
+        occ.scheduled_at = _scheduled_at(cycle, actual)
         occ.duration_minutes = cycle.duration_minutes
-        occ.window_start = day
-        occ.window_end = day + timedelta(days=cycle.grace_days)
+        occ.window_start = actual
+        occ.window_end = actual + timedelta(days=cycle.grace_days)
     for occ in future.values():  # no longer planned (rule changed, cycle ended or stopped)
         db.session.delete(occ)
     db.session.flush()
     return added
+
+
+def reshift_cycles(today: date | None = None) -> int:
+    """Lay out again every active cycle that moves drills off days off (after a calendar change)."""
+    cycles = db.session.scalars(sa.select(DrillCycle).where(
+        DrillCycle.active.is_(True), DrillCycle.shift_holidays.is_(True)).order_by(DrillCycle.id)).all()
+    for cycle in cycles:
+        refresh_cycle(cycle, today)
+    return len(cycles)
 
 
 # --- statutory obligations (article 33) -------------------------------------------------------------

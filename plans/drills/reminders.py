@@ -22,6 +22,7 @@ from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging.models import Campaign, Contact, OrgKind
 from emergency.organisations.models import Enterprise, Jurisdiction, Township
 from emergency.timeutil import local_today, to_local
+from emergency.workdays import calendar as workdays
 
 from .models import ActionStatus, CorrectiveAction, DrillCycle, Occurrence
 
@@ -101,6 +102,8 @@ def reminder_text(occ: Occurrence, milestone: str) -> str:
         values["when"] = to_local(occ.scheduled_at).strftime("%Y-%m-%d %H:%M")
     else:
         values["when"] = occ.due_on.isoformat()
+    if occ.provisional_year is not None:  # may still move to the next working day
+        values["when"] = f"{values['when']} {workdays.provisional_note(occ.provisional_year)}"
     if milestone == "lead":
         return _("[%(bureau)s] %(enterprise)s: the drill \"%(drill)s\" is planned for %(when)s "
                  "(on time within %(window)s). Please prepare.", **values)

@@ -40,6 +40,8 @@ class CycleInput(BaseSchema):
     drill_form = fields.String(validate=validate.OneOf(list(DRILL_FORMS)))
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(allow_none=True, load_default=None)
+    shift_holidays = fields.Boolean(load_default=True, metadata={
+        "description": "遇节假日顺延: an occurrence on a day off moves to the next working day (default true)"})
     plan_ids = fields.List(fields.Integer(), load_default=list)
     contact_ids = fields.List(fields.Integer(), load_default=list)
     #: Only with an enterprise-less user (officers): whose cycle it is.
@@ -71,6 +73,7 @@ def apply_preset(data: dict) -> dict:
     data.setdefault("grace_days", 0)
     data.setdefault("lead_days", 1)
     data.setdefault("drill_form", "tabletop")
+    data.setdefault("shift_holidays", True)
     data["rule"] = recurrence.validate(data["rule"])
     return data
 
@@ -97,6 +100,8 @@ class CycleForm(FormSchema):
     drill_form = fields.String(validate=validate.OneOf(list(DRILL_FORMS)))
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(allow_none=True, load_default=None)
+    #: A checkbox: unticked sends nothing.
+    shift_holidays = fields.Boolean(load_default=False)
     plan_ids = fields.List(fields.Integer(), load_default=list)
     contact_ids = fields.List(fields.Integer(), load_default=list)
     enterprise_id = fields.Integer()
@@ -178,6 +183,8 @@ class CycleSchema(BaseSchema):
     starts_on = fields.Date()
     ends_on = fields.Date(allow_none=True)
     active = fields.Boolean()
+    shift_holidays = fields.Function(lambda c: bool(c.shift_holidays), metadata={
+        "description": "遇节假日顺延 (false also for cycles made before the setting existed, until edited)"})
     plan_ids = fields.Function(lambda c: [p.id for p in c.plans])
     contact_ids = fields.Function(lambda c: [x.id for x in c.contacts])
 
@@ -200,6 +207,10 @@ class OccurrenceSchema(BaseSchema):
     scheduled_at = fields.DateTime(allow_none=True)
     duration_minutes = fields.Integer()
     due_on = fields.Date()
+    moved_from = fields.Date(allow_none=True, metadata={
+        "description": "The date the cycle's rule gives, when the drill was moved off a day off (遇节假日顺延)"})
+    provisional_year = fields.Integer(allow_none=True, metadata={
+        "description": "Set while due_on depends on a year whose holidays are not confirmed (暂定)"})
     window_start = fields.Date()
     window_end = fields.Date()
     status = fields.Method("get_status", metadata={"enum": ["upcoming", "due", "done", "overdue", "excused"]})

@@ -132,7 +132,7 @@ def cycle_new(enterprise_id: int):
     preset = request.args.get("preset", "weekly_small")
     values: dict[str, Any] = {"preset": preset if preset in CYCLE_PRESETS else "weekly_small",
                               "starts_on": local_today().isoformat(), "weekdays": [], "plan_ids": [],
-                              "contact_ids": []}
+                              "contact_ids": [], "shift_holidays": True}
     errors: dict[str, str] = {}
     if request.method == "POST":
         data, errors, values = _load_cycle_form()
@@ -165,7 +165,9 @@ def _cycle_values(item: DrillCycle) -> dict[str, Any]:
     values.update({"freq": rule["freq"], "weekdays": rule.get("weekdays", []), "interval": rule.get("interval"),
                    "by": "day" if "day" in rule else "nth", "day": rule.get("day"), "nth": rule.get("nth"),
                    "weekday": rule.get("weekday"), "month": rule.get("month"),
-                   "plan_ids": [p.id for p in item.plans], "contact_ids": [c.id for c in item.contacts]})
+                   "plan_ids": [p.id for p in item.plans], "contact_ids": [c.id for c in item.contacts],
+                   # a cycle made before the setting existed is offered the new default when edited
+                   "shift_holidays": item.shift_holidays is not False})
     return values
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from emergency.extensions import db
 from emergency.organisations.models import Enterprise
-from emergency.timeutil import UTCDateTime, utcnow
+from emergency.timeutil import UTCDateTime, to_local, utcnow
 from plans.plan.models import PlanVersion
 
 
@@ -28,16 +28,21 @@ class FilingStatus(str, enum.Enum):
     accepted = "accepted"
     #: Five working days passed without a decision: filed by law (逾期视为已备案).
     deemed_filed = "deemed_filed"
+    #: A later version was published before this one was filed: closed, see ``superseded_by``.
+    superseded = "superseded"
 
 
 FILING_STATUS_LABELS = {
     "due": _l("To be submitted"), "submitted": _l("Awaiting decision"), "returned": _l("Returned"),
     "accepted": _l("Filed"), "deemed_filed": _l("Deemed filed"),
+    "superseded": _l("Superseded by a later version"),
 }
 EVENT_LABELS = {
     "opened": _l("Filing opened"), "submitted": _l("Submitted"), "resubmitted": _l("Resubmitted"),
     "returned": _l("Returned"), "accepted": _l("Filed"), "deemed_filed": _l("Deemed filed"),
     "reminded": _l("Reminder sent"),
+    "held": _l("Held until the calendar is confirmed"), "rescheduled": _l("Deadline recomputed"),
+    "superseded": _l("Superseded by a later version"), "carried_over": _l("Carried over to a later version"),
 }
 FILED = frozenset({FilingStatus.accepted, FilingStatus.deemed_filed})
 OPEN = frozenset({FilingStatus.due, FilingStatus.submitted, FilingStatus.returned})
@@ -70,9 +75,16 @@ class Filing(db.Model):
                                                  default=FilingStatus.due, index=True)
     #: Last day to submit: 20 working days after publication.
     submit_by: Mapped[date] = mapped_column(sa.Date, index=True)
+    #: Set while ``submit_by`` runs into a year whose holidays are not confirmed (暂定).
+    submit_by_provisional_year: Mapped[int | None] = mapped_column()
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Last day for the bureau's decision: 5 working days after (re)submission.
     decide_by: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    #: Set while ``decide_by`` runs into a year whose holidays are not confirmed: the sweep
+    #: never deems such a filing filed (待确认日历后判定) until the year is confirmed.
+    decide_by_provisional_year: Mapped[int | None] = mapped_column()
+    #: The filing of the later version that closed this one (status superseded).
+    superseded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("filing.id"))
     #: Who applies: name and phone of the contact person on the application form.
     applicant_name: Mapped[str] = mapped_column(sa.String(50), default="")
     applicant_phone: Mapped[str] = mapped_column(sa.String(20), default="")
@@ -88,6 +100,18 @@ class Filing(db.Model):
     enterprise: Mapped[Enterprise] = relationship()
     version: Mapped[PlanVersion] = relationship()
     events: Mapped[list[FilingEvent]] = relationship(back_populates="filing", order_by="FilingEvent.id")
+    superseded_by: Mapped[Filing | None] = relationship(remote_side=[id])
+
+    @property
+    def clock_start(self) -> date:
+        """The day the submission clock runs from: the publication date the enterprise recorded."""
+        version = self.version
+        return version.signed_on or to_local(version.published_at).date()
+
+    @property
+    def decide_from(self) -> date | None:
+        """The day the bureau's 5-day clock runs from: the last (re)submission."""
+        return to_local(self.submitted_at).date() if self.submitted_at else None
 
     @property
     def filed(self) -> bool:
@@ -95,8 +119,6 @@ class Filing(db.Model):
 
     @property
     def filed_on(self) -> date | None:
-        from emergency.timeutil import to_local
-
         return to_local(self.decided_at).date() if self.filed and self.decided_at else None
 
 

@@ -18,18 +18,19 @@ from marshmallow import ValidationError
 
 from emergency.audit import operations as audit
 from emergency.extensions import db
-from emergency.organisations.models import Enterprise, Jurisdiction
+from emergency.organisations.models import Jurisdiction
 from emergency.organisations.obligations import has_obligation
-from emergency.timeutil import local_today, to_local, utcnow
+from emergency.timeutil import local_today, utcnow
 from emergency.transactions import on_commit
-from emergency.workdays.calendar import CalendarNotCovered, add_working_days, working_days_between
+from emergency.workdays.calendar import working_days_between
 from plans.plan.models import PlanVersion, VersionStatus
 
-from .models import MATERIALS, RETURN_REASONS, Filing, FilingEvent, FilingStatus
+from . import clocks, notices
+from .clocks import DECIDE_WORKING_DAYS, SUBMIT_WORKING_DAYS, date_text
+from .models import MATERIALS, OPEN, RETURN_REASONS, Filing, FilingEvent, FilingStatus
 
 logger = logging.getLogger(__name__)
-SUBMIT_WORKING_DAYS = 20
-DECIDE_WORKING_DAYS = 5
+__all__ = ["DECIDE_WORKING_DAYS", "SUBMIT_WORKING_DAYS"]
 #: Reminders before the submission deadline, in working days.
 REMINDER_MILESTONES = (10, 3)
 
@@ -44,18 +45,53 @@ def needs_filing(version: PlanVersion) -> bool:
 
 
 def open_filing(actor, version: PlanVersion) -> Filing:
-    published_on = to_local(version.published_at).date() if version.published_at else local_today()
+    """Open the filing of a published version: due 20 working days after its publication date."""
     enterprise = version.plan.enterprise
     filing = Filing(enterprise_id=enterprise.id, version=version, status=FilingStatus.due,
-                    submit_by=add_working_days(published_on, SUBMIT_WORKING_DAYS),
                     applicant_name=enterprise.safety_manager_name, applicant_phone=enterprise.safety_manager_mobile)
+    clocks.set_submit_by(filing)
     db.session.add(filing)
     db.session.flush()
-    _event(filing, actor, "opened", note=_("Filing due by %(date)s (20 working days after publication).",
-                                           date=filing.submit_by.isoformat()))
+    _event(filing, actor, "opened", note=_("Filing due by %(date)s (20 working days after publication on %(published)s).",
+                                           date=date_text(filing.submit_by, filing.submit_by_provisional_year),
+                                           published=filing.clock_start.isoformat()))
     audit.record(actor, "open", "filing", filing.id, enterprise_id=enterprise.id,
                  summary=f"{version.plan.title} v{version.number}",
-                 changes={"submit_by": filing.submit_by.isoformat(), "key_changes": version.key_changes})
+                 changes={"submit_by": filing.submit_by.isoformat(), "published_on": filing.clock_start.isoformat(),
+                          "submit_by_provisional_year": filing.submit_by_provisional_year,
+                          "key_changes": version.key_changes})
+    return filing
+
+
+def version_published(actor, version: PlanVersion) -> Filing | None:
+    """A version was published: open its filing when it must be filed, and settle the filing of
+    an earlier version still open (not yet filed).
+
+    The earlier filing is closed as superseded, linked to the new one; when the new version
+    needs no filing, the earlier one is carried over to it instead (same clock, same status).
+    """
+    earlier = db.session.scalars(sa.select(Filing).join(Filing.version).where(
+        PlanVersion.plan_id == version.plan_id, PlanVersion.id != version.id,
+        Filing.status.in_(list(OPEN))).order_by(Filing.id)).all()
+    filing = open_filing(actor, version) if needs_filing(version) else None
+    for old in earlier:
+        title = f"{old.version.plan.title} v{old.version.number}"
+        if filing is not None:
+            old.status, old.superseded_by_id = FilingStatus.superseded, filing.id
+            _event(old, actor, "superseded", note=_("Version %(n)s was published before this filing was decided: "
+                                                     "file that version instead.", n=version.number))
+            audit.record(actor, "supersede", "filing", old.id, enterprise_id=old.enterprise_id, summary=title,
+                         changes={"status": ["open", "superseded"], "superseded_by": filing.id})
+        else:
+            previous = old.version.number
+            old.version = version
+            _event(old, actor, "carried_over", note=_("Carried over from version %(old)s to version %(new)s, "
+                                                       "which needs no filing of its own.", old=previous,
+                                                       new=version.number))
+            audit.record(actor, "carry_over", "filing", old.id, enterprise_id=old.enterprise_id, summary=title,
+                         changes={"version": [previous, version.number]})
+            filing = old
+    db.session.flush()
     return filing
 
 
@@ -95,12 +131,15 @@ def submit(actor, filing: Filing, data: dict[str, Any]) -> Filing:
     today = local_today()
     filing.status = FilingStatus.submitted
     filing.submitted_at = utcnow()
-    filing.decide_by = add_working_days(today, DECIDE_WORKING_DAYS)
+    clocks.set_decide_by(filing, today)
     _event(filing, actor, "resubmitted" if resubmission else "submitted",
-           note=_("The bureau decides by %(date)s (5 working days).", date=filing.decide_by.isoformat()))
+           note=_("The bureau decides by %(date)s (5 working days).",
+                  date=date_text(filing.decide_by, filing.decide_by_provisional_year)))
     audit.record(actor, "resubmit" if resubmission else "submit", "filing", filing.id,
                  enterprise_id=filing.enterprise_id, summary=_title(filing),
-                 changes={"decide_by": filing.decide_by.isoformat(), "applicant": filing.applicant_name})
+                 changes={"decide_by": filing.decide_by.isoformat(),
+                          "decide_by_provisional_year": filing.decide_by_provisional_year,
+                          "applicant": filing.applicant_name})
     db.session.flush()
     return filing
 
@@ -176,13 +215,29 @@ def deem_filed(filing: Filing) -> None:
 # --- sweeps (run by the scheduler through the queue) --------------------------------------------
 
 def sweep(today: date | None = None) -> dict[str, int]:
-    """Deem overdue decisions filed and send due reminders; safe to repeat."""
+    """Deem overdue decisions filed and send due reminders; safe to repeat.
+
+    A decision clock that ran out on a provisional date is held, not deemed (待确认日历后判定):
+    the real fifth working day may be later. It is noted once on the filing; officers see it
+    listed and admins are told on every page until the year is confirmed.
+    """
     today = today or local_today()
-    counts = {"deemed": 0, "reminded": 0}
+    counts = {"deemed": 0, "reminded": 0, "held": 0}
     for filing in db.session.scalars(sa.select(Filing).where(
             Filing.status == FilingStatus.submitted, Filing.decide_by < today).order_by(Filing.id)).all():
-        deem_filed(filing)
-        counts["deemed"] += 1
+        if filing.decide_by_provisional_year is None:
+            deem_filed(filing)
+            counts["deemed"] += 1
+        elif not any(e.action == "held" and e.note.endswith(filing.decide_by.isoformat()) for e in filing.events):
+            year = filing.decide_by_provisional_year
+            _event(filing, None, "held", note=_("Not deemed filed: the holidays of %(year)s are not confirmed, so the "
+                                                "5 working days may end later than %(date)s", year=str(year),
+                                                date=filing.decide_by.isoformat()))
+            audit.record(None, "hold", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=_title(filing),
+                         changes={"decide_by": filing.decide_by.isoformat(), "provisional_year": year})
+            logger.warning("filing %s held: decide-by %s is provisional (%s not confirmed)", filing.id,
+                           filing.decide_by, year)
+            counts["held"] += 1
     db.session.commit()
     for filing in db.session.scalars(sa.select(Filing).where(
             Filing.status.in_([FilingStatus.due, FilingStatus.returned])).order_by(Filing.id)).all():
@@ -194,16 +249,17 @@ def sweep(today: date | None = None) -> dict[str, int]:
 def remind(filing: Filing, today: date) -> int:
     """The reminder due today for a filing not yet submitted, at most once per milestone."""
     title = filing.version.plan.title
+    deadline = date_text(filing.submit_by, filing.submit_by_provisional_year)
     if today > filing.submit_by:
         sent = _notify(filing, "overdue", _("【%(bureau)s】贵单位《%(title)s》应于%(date)s前报送备案，现已逾期，请尽快提交。",
-                                            bureau=_bureau(filing), title=title, date=filing.submit_by.isoformat()))
+                                            bureau=_bureau(filing), title=title, date=deadline))
         return int(sent)
     left = working_days_between(today, filing.submit_by)
     for milestone in sorted(REMINDER_MILESTONES):
         if left <= milestone:
             sent = _notify(filing, f"submit-{milestone}",
                            _("【%(bureau)s】贵单位《%(title)s》须在%(date)s前报送备案，还剩%(n)s个工作日。",
-                             bureau=_bureau(filing), title=title, date=filing.submit_by.isoformat(), n=left))
+                             bureau=_bureau(filing), title=title, date=deadline, n=left))
             return int(sent)
     return 0
 
@@ -215,40 +271,14 @@ def working_days_left(filing: Filing, today: date | None = None) -> int | None:
         filing.submit_by if filing.status in (FilingStatus.due, FilingStatus.returned) else None)
     if deadline is None:
         return None
-    try:
-        return working_days_between(today, deadline)
-    except CalendarNotCovered:
-        return None  # the admin has not entered that year's holidays yet (the banner says so)
+    return working_days_between(today, deadline)
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _title(filing: Filing) -> str:
-    return f"{filing.version.plan.title} v{filing.version.number}"
-
-
-def _bureau(filing: Filing) -> str:
-    return filing.enterprise.township.jurisdiction.bureau_name
-
-
-def _notify(filing: Filing, milestone: str, body: str) -> bool:
-    """SMS to the enterprise's safety manager, once per filing and milestone."""
-    from emergency.messaging import campaigns as campaign_ops
-    from emergency.messaging.models import Campaign, Contact
-
-    key = f"filing-{filing.id}-{milestone}"
-    if db.session.scalar(sa.select(Campaign.id).where(Campaign.source_key == key)) is not None:
-        return False
-    enterprise: Enterprise = filing.enterprise
-    contact_id = db.session.scalar(sa.select(Contact.id).where(
-        Contact.enterprise_id == enterprise.id, Contact.register_role == "safety_manager"))
-    audience = {"contact_ids": [contact_id]} if contact_id else {"phones": [enterprise.safety_manager_mobile]}
-    campaign_ops.create_campaign(None, {
-        "kind": "notice", "title": _("Filing: %(title)s", title=_title(filing)), "body": body, "priority": "normal",
-        "ack_requested": False, **audience}, enterprise_id=enterprise.id, source_key=key)
-    if milestone.startswith(("submit-", "overdue")):
-        _event(filing, None, "reminded", note=body)
-    return True
+_title = notices.title
+_bureau = notices.bureau_name
+_notify = notices.notify
 
 
 def _render_form_later(filing_id: int) -> None:

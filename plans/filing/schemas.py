@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from emergency.validation import BaseSchema, FormSchema, text
+from emergency.workdays.calendar import provisional_note
 
 from .models import RETURN_REASONS, FilingStatus
 
@@ -47,9 +48,22 @@ class FilingSchema(BaseSchema):
     plan_title = fields.Function(lambda f: f.version.plan.title)
     version = fields.Function(lambda f: f.version.number)
     status = fields.Function(lambda f: f.status.value)
-    submit_by = fields.Date()
+    submit_by = fields.Date(metadata={"description": "Last day to submit: 20 working days after the publication date"})
+    submit_by_provisional = fields.Function(lambda f: f.submit_by_provisional_year is not None, metadata={
+        "description": "true while the count runs into a year whose holidays are not confirmed (暂定): "
+                       "the date is the earliest it can be and is recomputed when the year is confirmed"})
+    submit_by_provisional_year = fields.Integer(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
     decide_by = fields.Date(allow_none=True)
+    decide_by_provisional = fields.Function(lambda f: f.decide_by_provisional_year is not None, metadata={
+        "description": "true while the bureau's 5-day clock is provisional: the filing is never deemed filed "
+                       "on a provisional date (held until the year is confirmed)"})
+    decide_by_provisional_year = fields.Integer(allow_none=True)
+    provisional_note = fields.Function(lambda f: provisional_note(
+        f.decide_by_provisional_year if f.status.value == "submitted" else f.submit_by_provisional_year),
+        metadata={"description": "Why the running clock is provisional, in the request's language (empty when final)"})
+    superseded_by_id = fields.Integer(allow_none=True, metadata={
+        "description": "For status superseded: the filing of the later version that replaced this one"})
     working_days_left = fields.Method("_left")
     applicant_name = fields.String()
     applicant_phone = fields.String()

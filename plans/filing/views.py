@@ -19,7 +19,7 @@ from emergency.validation import first_errors
 from emergency.web.forms import load_form, save
 
 from . import dashboard as dashboard_queries
-from . import operations
+from . import clocks, operations
 from .models import EVENT_LABELS, FILING_STATUS_LABELS, MATERIALS, RETURN_REASONS, Filing
 from .pdf import form_pdf
 from .queries import filing_queue
@@ -32,6 +32,16 @@ bp = Blueprint("filing", __name__)
 def _labels() -> dict[str, Any]:
     return {"filing_labels": FILING_STATUS_LABELS, "materials_labels": MATERIALS, "return_reasons": RETURN_REASONS,
             "days_left": operations.working_days_left, "today": local_today(), "event_labels": EVENT_LABELS}
+
+
+@bp.app_context_processor
+def _held_filings() -> dict[str, Any]:
+    """Officers and admins are told on every page of filings held on a provisional decision date."""
+    if not (current_user and current_user.is_authenticated and current_user.role.value in ("admin", "officer", "viewer")):
+        return {}
+    held = db.session.scalars(clocks.held(local_today()).with_only_columns(
+        Filing.decide_by_provisional_year)).all()
+    return {"held_filing_count": len(held), "held_filing_year": min(held) if held else None}
 
 
 def _filing(filing_id: int, *, edit: bool = False) -> Filing:
@@ -65,7 +75,7 @@ def submit(filing_id: int):
             flash(message, "error")
     else:
         flash(_("Submitted. The bureau decides within 5 working days (by %(date)s).",
-                date=item.decide_by.isoformat()), "success")
+                date=clocks.date_text(item.decide_by, item.decide_by_provisional_year)), "success")
     return redirect(url_for(".filing", filing_id=item.id))
 
 

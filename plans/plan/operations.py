@@ -292,8 +292,7 @@ def publish(actor, version: PlanVersion, data: dict[str, Any]) -> PlanVersion:
                           "key_changes": version.key_changes, "content_hash": version.content_hash})
     from ..filing import operations as filing_ops
 
-    if filing_ops.needs_filing(version):
-        filing_ops.open_filing(actor, version)
+    filing_ops.version_published(actor, version)
     if plan.kind == PlanKind.onsite and previous is None:
         from plans.drills import occurrences as drill_occurrences
 

@@ -1,6 +1,8 @@
 """Schemas for plans, versions, sections, reviews, publication, revision and evaluation."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext as _
 from flask_smorest.fields import Upload
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -121,7 +123,10 @@ class ReviewInput(BaseSchema):
 
 class PublishInput(BaseSchema):
     principal_name = text(50)
-    signed_on = fields.Date(required=True)
+    #: The publication date (公布日期, article 26): the filing clock runs from it.
+    signed_on = fields.Date(required=True, validate=validate.Range(min=date(2004, 1, 1)),
+                            metadata={"description": "The day the principal signed and published the plan "
+                                                     "(公布日期); the 20 working days for filing run from it"})
     #: Tell the enterprise's staff contacts by SMS.
     announce = fields.Boolean(load_default=False)
 

@@ -44,3 +44,20 @@ def sweep_filings() -> dict[str, int]:
     if any(counts.values()):
         logger.info("filing sweep: %s", counts)
     return counts
+
+
+@app_task(retries=2, retry_delay=60)
+def recompute_clocks(years: list[int] | None = None) -> dict[str, int]:
+    """The calendar changed (or the package was upgraded): count every open clock again.
+
+    Filings' submit-by and decide-by (each change audited, each enterprise whose deadline moved
+    told once by SMS) and the future occurrences of cycles that move drills off days off.
+    """
+    from plans.drills import occurrences
+    from plans.filing import clocks
+
+    counts = clocks.recompute()
+    counts["cycles"] = occurrences.reshift_cycles()
+    db.session.commit()
+    logger.info("clocks recomputed for %s: %s", years or "all years", counts)
+    return counts
