@@ -43,7 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import models  # noqa: F401 - every table is known to metadata and migrations
     from .auth import views as auth_views
-    from .web import errors, filters
+    from .web import errors, filters, headers
 
     from . import transactions  # noqa: F401 - after-commit hooks (enqueue once data is visible)
 
@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _system_banner(app)
     _calendar_banner(app)
     errors.init_app(app)
+    headers.init_app(app)
     _register_blueprints(app)
 
     from .cli import register_cli
