@@ -31,6 +31,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic.runtime.plugins", "twilio.http_client"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from . import access_log
+
+    access_log.install()  # calendar-feed tokens never reach a log line
 
     from . import i18n
     from .extensions import csrf, db, login_manager, migrate
