@@ -31,6 +31,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic.runtime.plugins", "twilio.http_client"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from . import access_log
+
+    access_log.install()  # calendar-feed tokens never reach a log line
 
     from . import i18n
     from .extensions import csrf, db, login_manager, migrate
@@ -43,7 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import models  # noqa: F401 - every table is known to metadata and migrations
     from .auth import views as auth_views
-    from .web import errors, filters
+    from .web import errors, filters, headers
 
     from . import transactions  # noqa: F401 - after-commit hooks (enqueue once data is visible)
 
@@ -52,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _system_banner(app)
     _calendar_banner(app)
     errors.init_app(app)
+    headers.init_app(app)
     _register_blueprints(app)
 
     from .cli import register_cli

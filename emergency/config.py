@@ -88,6 +88,9 @@ class Config:
         self.OPENAPI_SWAGGER_UI_PATH = "/docs"
         # Swagger UI assets are served by this app (duty rooms may have no internet).
         self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+        # Never the "valid" badge (the standalone layout's): it would send the document's URL to
+        # validator.swagger.io, and the Content-Security-Policy blocks foreign images.
+        self.OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}
         self.API_SPEC_OPTIONS = {
             "components": {
                 "securitySchemes": {

@@ -38,15 +38,39 @@ def live_server(app) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+#: Run in every document before its own scripts: keeps the Content-Security-Policy violations
+#: the page reports (the browser blocked an inline script or style, or a foreign resource).
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                              " at " + e.documentURI + (e.lineNumber ? ":" + e.lineNumber : ""));
+});
+"""
+
+
+def csp_violations(page) -> list[str]:
+    """The policy violations reported so far by the page's current document."""
+    return page.evaluate("window.__cspViolations || []")
+
+
 @contextmanager
 def browser_page(app) -> Iterator[tuple]:
+    """A Chromium page on the live app. Every browser test also checks that no page it opened
+    broke the Content-Security-Policy (reported in the console) and no script failed."""
     from playwright.sync_api import sync_playwright
 
+    problems: list[str] = []
     with live_server(app) as base_url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="zh-CN", viewport={"width": 1366, "height": 900})
             page.set_default_timeout(15_000)
+            page.add_init_script(RECORD_CSP_VIOLATIONS)
+            page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
+                    if message.type == "error" and "Content Security Policy" in message.text else None)
+            page.on("pageerror", lambda error: problems.append(f"{page.url}: script error {error}"))
             yield page, base_url
         finally:
             browser.close()
+    assert not problems, problems

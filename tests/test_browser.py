@@ -52,6 +52,8 @@ def test_officer_composes_a_warning_and_sees_parts_recipients_and_delivery(app, 
     numbers are taken out before the count; the campaign page then counts what was sent."""
     import re
 
+    from playwright.sync_api import expect
+
     from emergency.extensions import db
     from emergency.messaging import contacts as contact_ops
     from emergency.messaging import groups as group_ops
@@ -90,8 +92,9 @@ def test_officer_composes_a_warning_and_sees_parts_recipients_and_delivery(app, 
         page.check(f"input[name=group_ids][value='{group.id}']")
         page.fill("#f-phones", "137 0000 0002\n12345\n13700000004")
         preview = page.locator("#preview")
-        page.wait_for_function(
-            "document.getElementById('preview').textContent.indexOf('3 名接收人') === 0")
+        # Playwright's expect() polls without eval (wait_for_function evaluates a string, which
+        # the page's Content-Security-Policy forbids).
+        expect(preview).to_have_text(re.compile("^3 名接收人"))
         assert preview.inner_text() == "3 名接收人（已跳过 1 名退订、1 个无效号码）× 2 条 = 共 6 条短信"
 
         page.click("#compose button[type=submit]")
@@ -99,7 +102,7 @@ def test_officer_composes_a_warning_and_sees_parts_recipients_and_delivery(app, 
         assert "暴雨橙色预警" in page.locator("h1").inner_text()
         # The console provider is configured: the page says nothing reached a phone.
         assert page.locator(".flash.warning").count() == 1
-        page.wait_for_function("document.querySelector('[data-count=sent]').textContent.trim() === '3'")
+        expect(page.locator("[data-count=sent]")).to_have_text("3")
         assert page.locator("[data-count=opted_out]").inner_text() == "1"
         assert page.locator("[data-count=invalid]").inner_text() == "1"
         # Who did not get it, and why, in the officer's words.

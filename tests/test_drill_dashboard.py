@@ -125,8 +125,8 @@ def test_rates_by_township_and_industry_this_year_to_date(app, people, world):
     assert rows(html, "township") == {"城关镇": (9, 2, 81), "东城街道": (0, 6, 0), "南山镇": (1, 1, 50)}
     assert rows(html, "industry") == {"一般制造业": (6, 6, 50), "食品加工": (3, 2, 60), "仓储物流": (1, 1, 50)}
     assert overall(html) == ("10", "9", "52%")
-    assert '<div class="meter-fill amber" style="width: 81%">' in section(html, "by-township")
-    assert '<div class="meter-fill red" style="width: 0%">' in section(html, "by-township")
+    assert '<div class="meter-fill amber pct-81">' in section(html, "by-township")
+    assert '<div class="meter-fill red pct-0">' in section(html, "by-township")
     assert "完成率" in html and "按乡镇" in html and "按行业" in html and "演练看板" in html
     assert 'id="period">2026<' in html
 

@@ -129,9 +129,9 @@ def test_filing_rates_by_township_and_industry(app, people, world):
     assert '<div class="n" id="overall-filed">3</div>' in html
     assert 'id="overall-rate">42%<' in html
     # The bars: a width in % and the colour of the band.
-    assert '<div class="meter-fill red" style="width: 50%">' in section(html, "by-township")
-    assert '<div class="meter-fill amber" style="width: 66%">' in section(html, "by-township")
-    assert '<div class="meter-fill green" style="width: 100%">' in section(html, "by-industry")
+    assert '<div class="meter-fill red pct-50">' in section(html, "by-township")
+    assert '<div class="meter-fill amber pct-66">' in section(html, "by-township")
+    assert '<div class="meter-fill green pct-100">' in section(html, "by-industry")
     assert "备案率" in html and "按乡镇" in html and "按行业" in html
 
 
