@@ -294,6 +294,10 @@ class TwilioSimulator:
         self.account_sid = account_sid or _new_sid("AC")
         self.auth_token = auth_token or secrets.token_hex(16)
         self.latency = float(latency)
+        #: The most requests the simulator was serving at the same moment (concurrency proof).
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self.host = host
         self.port = port
         self.callbacks_enabled = callbacks_enabled
@@ -614,6 +618,16 @@ class TwilioSimulator:
 
     # ---------------------------------------------------------------- request handling
     def _handle(self, method: str, raw_path: str, headers, form: dict[str, list[str]]):
+        with self._in_flight_lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            return self._handle_request(method, raw_path, headers, form)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    def _handle_request(self, method: str, raw_path: str, headers, form: dict[str, list[str]]):
         if self.latency > 0:
             time.sleep(self.latency)
         if headers.get("authorization") != self._expected_auth:

@@ -97,11 +97,7 @@ class YearComplete(MethodView):
         Every open clock that touches the year is then recounted in the worker: changes are
         audited with the old and new date and each enterprise whose deadline moved is told once.
         """
-        if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
-            abort(404)
-        row = operations.complete_year(api_user(), year)
-        db.session.commit()
-        return row
+        return _year_change(year, operations.complete_year)
 
     @token_required(Role.admin)
     @blp.response(200, YearStatusSchema)
@@ -110,8 +106,12 @@ class YearComplete(MethodView):
     @blp.doc(security=BEARER)
     def delete(self, year: int):
         """Take the completion back: the year's deadlines are provisional again (admins)."""
-        if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
-            abort(404)
-        row = operations.reopen_year(api_user(), year)
-        db.session.commit()
-        return row
+        return _year_change(year, operations.reopen_year)
+
+
+def _year_change(year: int, operation):
+    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+        abort(404)
+    row = operation(api_user(), year)
+    db.session.commit()
+    return row

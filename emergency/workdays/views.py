@@ -140,33 +140,29 @@ def day_delete(day_id: int):
     return redirect(url_for(".calendar_page", year=day.year))
 
 
+def _year_change(year: int, operation, done: str, category: str):
+    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+        abort(404)
+    _row, errors = save(lambda: operation(current_user, year))
+    for message in errors.values():
+        flash(message, "error")
+    if not errors:
+        flash(done, category)
+    return redirect(url_for(".calendar_page", year=year))
+
+
 @bp.route("/years/<int:year>/complete", methods=["POST"])
 @require_roles(Role.admin)
 def year_complete(year: int):
     """通知已全部录入: the year is confirmed; every open clock that touches it is recounted."""
-    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
-        abort(404)
-    _row, errors = save(lambda: operations.complete_year(current_user, year))
-    if errors:
-        for message in errors.values():
-            flash(message, "error")
-    else:
-        flash(_("The holidays of %(year)s are confirmed. Open deadlines are being recounted; enterprises whose "
-                "deadline moved are told by SMS.", year=str(year)), "success")
-    return redirect(url_for(".calendar_page", year=year))
+    return _year_change(year, operations.complete_year, _(
+        "The holidays of %(year)s are confirmed. Open deadlines are being recounted; enterprises whose "
+        "deadline moved are told by SMS.", year=str(year)), "success")
 
 
 @bp.route("/years/<int:year>/reopen", methods=["POST"])
 @require_roles(Role.admin)
 def year_reopen(year: int):
     """Take the completion back: deadlines in the year are provisional again."""
-    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
-        abort(404)
-    _row, errors = save(lambda: operations.reopen_year(current_user, year))
-    if errors:
-        for message in errors.values():
-            flash(message, "error")
-    else:
-        flash(_("%(year)s is provisional again until it is marked complete.", year=str(year)), "warning")
-    return redirect(url_for(".calendar_page", year=year))
-
+    return _year_change(year, operations.reopen_year,
+                        _("%(year)s is provisional again until it is marked complete.", year=str(year)), "warning")
