@@ -1,4 +1,4 @@
-"""Plan and filing tasks: render PDFs ahead of the first download, sweep filing clocks."""
+"""Plan and filing tasks: render PDFs ahead of the first download, sweep filing clocks, read large Word imports."""
 from __future__ import annotations
 
 import logging
@@ -44,3 +44,11 @@ def sweep_filings() -> dict[str, int]:
     if any(counts.values()):
         logger.info("filing sweep: %s", counts)
     return counts
+
+
+@app_task()
+def import_word(job_id: int) -> str | None:
+    """Read a large Word file of an import job (plans.plan.imports), reporting progress on the job."""
+    from plans.plan import imports
+
+    return imports.run(job_id)
