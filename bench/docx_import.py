@@ -10,7 +10,9 @@ Builds with python-docx (seeded, the same documents every run):
   (two levels), a 6×4 table with a header row and a merged cell every 100 paragraphs, bold and
   italic runs;
 * the hostile file of issue 15: 4,000 one-letter paragraphs (37 KB), which took 22 s before
-  style lookups were made linear.
+  style lookups were made linear;
+* two files over the limits (25,000 paragraphs; 63 MB of XML in a file of a few MB), timed to
+  their refusal.
 
 Timed (best and median of ``--runs``): the import (``import_docx``: limits check, parse,
 sections as sanitised HTML) and the preview page that shows the result (rendered through the
@@ -27,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +95,26 @@ def hostile() -> bytes:
     for _ in range(4000):
         d.add_paragraph("a")
     return saved(d)
+
+
+def oversized(paragraphs: int, chars: int, seed: int = 63) -> bytes:
+    """A blank python-docx document whose body is replaced by ``paragraphs`` raw paragraphs of
+    ``chars`` characters each (random words: it compresses like text, not like a zip bomb)."""
+    rng = random.Random(seed)
+    source = saved(docx.Document())
+    words = rng.choices(WORDS, k=chars // 2 * 50)
+    texts = ["".join(words[i:i + chars // 2]) for i in range(0, len(words), chars // 2)]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as archive, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in archive.infolist():
+            data = archive.read(info)
+            if info.filename == "word/document.xml":
+                head = data[: data.index(b"<w:body>") + len(b"<w:body>")]
+                body = b"".join(f"<w:p><w:r><w:t>{texts[n % len(texts)]}{n}</w:t></w:r></w:p>".encode()
+                                for n in range(paragraphs))
+                data = head + body + b"</w:body></w:document>"
+            target.writestr(info.filename, data)
+    return out.getvalue()
 
 
 def timed(fn, runs: int) -> tuple[float, float]:
@@ -175,6 +198,20 @@ def main() -> None:
         print(f"  import (parse + sections)      best {best:6.3f} s   median {median:6.3f} s")
         best, median = timed(page_flow(app, client, version, data, filename), max(1, args.runs // 2))
         print(f"  upload + job + preview page    best {best:6.3f} s   median {median:6.3f} s")
+
+    from marshmallow import ValidationError
+
+    for label, data in (("25,000 paragraphs (over the paragraph limit)", oversized(25_000, 10)),
+                        ("3,000 paragraphs of 7,000 characters (63 MB of XML)", oversized(3_000, 7_000))):
+        with app.test_request_context():
+            started = time.perf_counter()
+            try:
+                import_docx(data, "big.docx")
+                outcome = "imported"
+            except ValidationError as exc:
+                outcome = f"refused: {exc.messages}"
+            took = time.perf_counter() - started
+        print(f"{label}, {len(data) / 1e6:.1f} MB file: {took:.3f} s, {outcome}")
 
 
 if __name__ == "__main__":

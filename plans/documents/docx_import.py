@@ -55,6 +55,9 @@ _DAMAGED = (PackageNotFoundError, zipfile.BadZipFile, etree.XMLSyntaxError, KeyE
 _WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 #: Compiled once; works on any element (python-docx does not give every element its own class).
 _LEVEL_FORMAT = etree.XPath("./w:lvl[@w:ilvl=$ilvl]/w:numFmt/@w:val", namespaces={"w": nsmap["w"]})
+_OUTLINE_LEVEL = etree.XPath("./w:pPr/w:outlineLvl/@w:val", namespaces={"w": nsmap["w"]})
+_NUM_ID = etree.XPath("./w:pPr/w:numPr/w:numId/@w:val", namespaces={"w": nsmap["w"]})
+_NUM_LEVEL = etree.XPath("./w:pPr/w:numPr/w:ilvl/@w:val", namespaces={"w": nsmap["w"]})
 _W_P, _W_TBL, _W_TC = qn("w:p"), qn("w:tbl"), qn("w:tc")
 #: Defaults of the limits (the configuration's DOCX_IMPORT_MAX_*): real plans have 3,000–5,000 paragraphs.
 DEFAULT_LIMITS = {"paragraphs": 20_000, "tables": 2_000, "cells": 100_000, "xml_bytes": 40 * 1024 * 1024}
@@ -230,7 +233,7 @@ class _Styles:
         name_values = element.xpath("./w:name/@w:val")
         name = _WHITESPACE.sub(" ", name_values[0] if name_values else "").strip()
         match = _HEADING_STYLE.match(name)
-        outline = element.xpath("./w:pPr/w:outlineLvl/@w:val")
+        outline = _OUTLINE_LEVEL(element)
         if match:
             heading = int(match.group(1))
         elif outline:
@@ -317,7 +320,7 @@ class _Importer:
     # --- headings ---
 
     def _heading_level(self, paragraph: Paragraph, style: _Style | None) -> int | None:
-        own = paragraph._p.xpath("./w:pPr/w:outlineLvl/@w:val")
+        own = _OUTLINE_LEVEL(paragraph._p)
         if own:
             return _outline_level(own[0])
         return style.heading if style is not None else None
@@ -483,8 +486,7 @@ def _outline_level(value: str) -> int | None:
 
 
 def _num_pr(element) -> tuple[str | None, str | None]:
-    num_id = element.xpath("./w:pPr/w:numPr/w:numId/@w:val")
-    ilvl = element.xpath("./w:pPr/w:numPr/w:ilvl/@w:val")
+    num_id, ilvl = _NUM_ID(element), _NUM_LEVEL(element)
     return (num_id[0] if num_id else None), (ilvl[0] if ilvl else None)
 
 
