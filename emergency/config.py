@@ -138,6 +138,18 @@ class Config:
         self.ATTACHMENT_DIR = env.get("ATTACHMENT_DIR") or None
         self.ATTACHMENT_MAX_BYTES = int(env.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 
+        # Word import (plans/documents/docx_import.py): what one .docx may hold. Real plans run to
+        # 3,000–5,000 paragraphs; a file over a limit is refused before it is parsed.
+        self.DOCX_IMPORT_MAX_PARAGRAPHS = int(env.get("DOCX_IMPORT_MAX_PARAGRAPHS", "20000"))
+        self.DOCX_IMPORT_MAX_TABLES = int(env.get("DOCX_IMPORT_MAX_TABLES", "2000"))
+        self.DOCX_IMPORT_MAX_CELLS = int(env.get("DOCX_IMPORT_MAX_CELLS", "100000"))
+        #: Unpacked size of all the file's XML parts.
+        self.DOCX_IMPORT_MAX_XML_BYTES = int(env.get("DOCX_IMPORT_MAX_XML_BYTES", str(40 * 1024 * 1024)))
+        #: Files of up to this many paragraphs are read in the request; larger ones by the worker.
+        self.DOCX_IMPORT_INLINE_PARAGRAPHS = int(env.get("DOCX_IMPORT_INLINE_PARAGRAPHS", "1000"))
+        #: A queued or running import job not heard of for this long is shown as stopped.
+        self.DOCX_IMPORT_STALL_MINUTES = int(env.get("DOCX_IMPORT_STALL_MINUTES", "10"))
+
         # Scheduler process.
         self.SCHEDULER_STANDBY_POLL = float(env.get("SCHEDULER_STANDBY_POLL", "10"))
 

@@ -106,6 +106,8 @@ class World:
     #: The last section of B's draft: the one the walk deletes.
     other_last_section_id: int = 0
     other_attachment_id: int = 0
+    #: A Word import of B's draft waiting for the worker (never run: confirming it is refused).
+    other_import_job_id: int = 0
     other_filing_id: int = 0
     other_cycle_id: int = 0
     other_spare_cycle_id: int = 0
@@ -179,6 +181,7 @@ def world(app, people, county) -> World:
     filing_ops.accept(officer, filing)
     draft = plan_ops.start_revision(officer, plan, {"revision_trigger": "risk_changed"})
     db.session.commit()
+    import_job = queued_import(app, officer, draft)
     # Drills: two weekly cycles of B (one to change, one to stop) and their occurrences.
     cycle = cycle_ops.create_cycle(officer, other, {"name": B_CYCLE_NAME, "preset": "weekly_small",
                                                     "starts_on": datetime.date.today()})
@@ -222,6 +225,7 @@ def world(app, people, county) -> World:
                  other_delivery_id=sent.id, other_delivery_sid=sent.provider_sid, calendar_day_id=calendar_day.id,
                  other_plan_id=plan.id, other_section_id=draft.sections[0].id,
                  other_last_section_id=draft.sections[-1].id, other_attachment_id=attachment.id,
+                 other_import_job_id=import_job.id,
                  other_filing_id=filing.id, other_cycle_id=cycle.id, other_spare_cycle_id=spare.id,
                  other_occurrence_ids=b_occurrences, other_feed_id=b_feed.id,
                  revoked_feed_token=revoked_token,
@@ -229,6 +233,24 @@ def world(app, people, county) -> World:
                  other_action_id=evaluation.actions[0].id, other_api_action_id=evaluation.actions[1].id,
                  other_spot_check_id=checks[0].id, other_api_spot_check_id=checks[1].id,
                  clients=clients, tokens=tokens)
+
+
+def queued_import(app, actor, version):
+    """A Word import job of a large file, enqueued for the worker and left there."""
+    from plans.plan import imports as plan_imports
+    from scheduler.queue import huey
+
+    app.config["DOCX_IMPORT_INLINE_PARAGRAPHS"] = 0
+    huey.immediate = False
+    try:
+        job = plan_imports.start(actor, version, "乙酒店预案.docx", api_word_preview(None)["file"][0].getvalue())
+        db.session.commit()
+        huey.flush()
+    finally:
+        huey.immediate = True
+        app.config["DOCX_IMPORT_INLINE_PARAGRAPHS"] = 1000
+    assert job.status == "queued"
+    return job
 
 
 def enterprise_body(w: World) -> dict[str, Any]:
@@ -295,6 +317,7 @@ B_SECTION = lambda w: {"plan_id": w.other_plan_id, "number": 2, "section_id": w.
 B_LAST_SECTION = lambda w: {"plan_id": w.other_plan_id, "number": 2,  # noqa: E731
                               "section_id": w.other_last_section_id}
 B_ATTACHMENT = lambda w: {"attachment_id": w.other_attachment_id}  # noqa: E731
+B_IMPORT_JOB = lambda w: {"plan_id": w.other_plan_id, "number": 2, "job_id": w.other_import_job_id}  # noqa: E731
 B_FILING = lambda w: {"filing_id": w.other_filing_id}  # noqa: E731
 #: Plans are written by the enterprise and, for it, by the bureau's officers.
 PLAN_WRITERS = frozenset({"admin", "officer"})
@@ -556,6 +579,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/plans/<int:plan_id>/versions/<int:number>/import", "GET", "page", plan_editor(200), values=B_DRAFT),
     Route("/plans/<int:plan_id>/versions/<int:number>/import", "POST", "page", plan_editor(422), values=B_DRAFT,
           body=lambda w: {}),
+    Route("/plans/<int:plan_id>/versions/<int:number>/import/<int:job_id>", "GET", "page", plan_editor(200),
+          values=B_IMPORT_JOB),
+    # The job still waits for the worker: there is nothing to save yet.
+    Route("/plans/<int:plan_id>/versions/<int:number>/import/<int:job_id>", "POST", "page", plan_editor(422),
+          values=B_IMPORT_JOB, body=lambda w: {}),
     Route("/plans/<int:plan_id>/versions/<int:number>/review", "POST", "page", plan_editor(302), values=B_DRAFT,
           body=lambda w: {"held_on": "2026-11-20", "conclusion": "pass"}),
     Route("/plans/<int:plan_id>/versions/<int:number>/attachments", "POST", "page", plan_editor(302),
@@ -720,9 +748,14 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/attachments/<int:attachment_id>", "GET", "api", officers(200, ent_a=404), values=B_ATTACHMENT),
     # B's attachment belongs to its published version: never removed.
     Route("/api/v1/attachments/<int:attachment_id>", "DELETE", "api", plan_editor(422), values=B_ATTACHMENT),
-    # A preview of a Word import changes nothing, even for those who may import.
+    # A preview of a Word import records an import job (the file and the sections found), never
+    # a change to the plan.
     Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/import", "POST", "api", plan_editor(200),
-          values=B_DRAFT, body=api_word_preview, multipart=True),
+          values=B_DRAFT, body=api_word_preview, multipart=True, may_change=PLAN_WRITERS),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/imports/<int:job_id>", "GET", "api",
+          plan_editor(200), values=B_IMPORT_JOB),
+    Route("/api/v1/plans/<int:plan_id>/versions/<int:number>/imports/<int:job_id>/confirm", "POST", "api",
+          plan_editor(422), values=B_IMPORT_JOB),
     Route("/api/v1/plans/<int:plan_id>/evaluations", "GET", "api", officers(200, ent_a=404), values=B_PLAN),
     Route("/api/v1/plans/<int:plan_id>/evaluations", "POST", "api", plan_editor(201), values=B_PLAN,
           body=lambda w: {"evaluated_on": "2026-11-20", "conclusion": "no_change"}, may_change=PLAN_WRITERS),

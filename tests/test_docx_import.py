@@ -190,3 +190,107 @@ def test_size_is_limited(app):
     with pytest.raises(FileRejected) as refused:
         import_docx(plan_document(), "大.docx")
     assert refused.value.rule == "too_large"
+
+
+# --- cost: linear and bounded (issue 15) -------------------------------------------------------
+
+def one_letter_paragraphs(count: int) -> bytes:
+    """The hostile file of issue 15 (4,000 one-letter paragraphs, 37 KB)."""
+    d = docx.Document()
+    for _ in range(count):
+        d.add_paragraph("a")
+    return saved(d)
+
+
+@pytest.fixture
+def style_scans(monkeypatch) -> dict[str, int]:
+    """Counts python-docx's style scans: every call of these walks all of the document's styles
+    (``paragraph.style`` and ``run.style`` make a few of them each). The real functions still run."""
+    from docx.oxml.styles import CT_Styles
+    from docx.parts.document import DocumentPart
+
+    counts: dict[str, int] = {}
+    for owner, name in ((CT_Styles, "default_for"), (CT_Styles, "get_by_id"), (CT_Styles, "get_by_name"),
+                        (DocumentPart, "get_style")):
+        original = getattr(owner, name)
+
+        def counting(*args, __original=original, __name=name, **kwargs):
+            counts[__name] = counts.get(__name, 0) + 1
+            return __original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counting)
+    return counts
+
+
+def test_styles_are_read_once_per_document_not_per_paragraph(app, style_scans):
+    files = one_letter_paragraphs(40), one_letter_paragraphs(4000)
+    style_scans.clear()
+    small = import_docx(files[0], "a.docx")
+    after_small = sum(style_scans.values())
+    hostile = import_docx(files[1], "a.docx")
+    assert small[0].html == "<p>a</p>" * 40 and hostile[0].html == "<p>a</p>" * 4000
+    # No scan per paragraph or run: the style map is built once from the styles part.
+    assert sum(style_scans.values()) - after_small == after_small == 0, style_scans
+
+
+def test_numbering_and_style_chains_are_resolved_once(app, style_scans):
+    """Headings by base style and lists by style numbering still work through the style map."""
+    d = docx.Document()
+    custom = d.styles.add_style("一级标题", WD_STYLE_TYPE.PARAGRAPH)
+    custom.base_style = d.styles["Heading 1"]
+    for chapter in range(30):
+        d.add_paragraph(f"第{chapter + 1}章", style=custom)
+        for item in range(20):
+            d.add_paragraph(f"条目{item}", style="List Number" if item % 2 else "List Bullet 2")
+    data = saved(d)
+    style_scans.clear()  # building the document scanned styles; reading it must not
+    sections = import_docx(data, "a.docx")
+    assert [s.title for s in sections] == [f"第{n}章" for n in range(1, 31)]
+    assert sections[0].html.startswith("<ul><li><ul><li>条目0</li></ul></li></ul><ol><li>条目1<ul><li>条目2</li></ul></li>")
+    assert sum(style_scans.values()) == 0, style_scans
+
+
+def docx_with_body(body_xml: bytes) -> bytes:
+    """A python-docx document whose word/document.xml body is replaced by ``body_xml`` (raw bytes)."""
+    source = saved(docx.Document())
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as archive, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in archive.infolist():
+            data = archive.read(info)
+            if info.filename == "word/document.xml":
+                head = data[: data.index(b"<w:body>") + len(b"<w:body>")]
+                data = head + body_xml
+            target.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def test_the_limits_are_checked_before_the_document_is_parsed(app):
+    app.config.update(DOCX_IMPORT_MAX_PARAGRAPHS=100, DOCX_IMPORT_MAX_TABLES=3, DOCX_IMPORT_MAX_CELLS=20)
+    # The count stops at the 101st paragraph: what follows (here: not even XML) is never read.
+    over = docx_with_body(b"<w:p><w:r><w:t>a</w:t></w:r></w:p>" * 101 + b"\x00 not xml <<<")
+    with pytest.raises(FileRejected) as refused:
+        import_docx(over, "大预案.docx")
+    assert refused.value.rule == "too_large"
+    assert refused.value.normalized_messages() == {"file": ["大预案.docx：段落超过 100 段，超出导入上限。"]}
+    at_limit = docx_with_body(b"<w:p><w:r><w:t>a</w:t></w:r></w:p>" * 100 + b"</w:body></w:document>")
+    assert import_docx(at_limit, "a.docx")[0].html == "<p>a</p>" * 100
+
+    table = b"<w:tbl><w:tr>" + b"<w:tc><w:p/></w:tc>" * 5 + b"</w:tr></w:tbl>"
+    with pytest.raises(FileRejected, match="表格超过 3 个"):
+        import_docx(docx_with_body(table * 4 + b"</w:body></w:document>"), "a.docx")
+    with pytest.raises(FileRejected, match="表格单元格超过 20 个"):
+        import_docx(docx_with_body(table * 3 + b"<w:tbl><w:tr>" + b"<w:tc><w:p/></w:tc>" * 6
+                                   + b"</w:tr></w:tbl></w:body></w:document>"), "a.docx")
+
+    app.config.update(DOCX_IMPORT_MAX_PARAGRAPHS=20_000, DOCX_IMPORT_MAX_XML_BYTES=512 * 1024)
+    with pytest.raises(FileRejected) as refused:
+        import_docx(one_letter_paragraphs(4000), "a.docx")
+    assert refused.value.rule == "too_large"
+    assert str(refused.value) == "a.docx：解压后的 XML 为 0.9 MB，超过导入上限 0.5 MB。"
+
+
+def test_default_limits_take_real_plans(app):
+    assert (app.config["DOCX_IMPORT_MAX_PARAGRAPHS"], app.config["DOCX_IMPORT_MAX_XML_BYTES"]) == (
+        20_000, 40 * 1024 * 1024)
+    [section] = import_docx(one_letter_paragraphs(5000), "a.docx")
+    assert section.html.count("<p>a</p>") == 5000

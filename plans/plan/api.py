@@ -15,10 +15,17 @@ from emergency.api import api_user, enterprise_for, token_required
 from emergency.extensions import db
 from emergency.organisations.api import SelectPage
 
-from ..documents import docx_import
-from . import operations
+from . import imports, operations
 from .comparison import compare as compare_versions
-from .models import Attachment, Evaluation, Plan, PlanKind, PlanSection, PlanVersion
+from .models import (
+    Attachment,
+    Evaluation,
+    ImportJob,
+    Plan,
+    PlanKind,
+    PlanSection,
+    PlanVersion,
+)
 from .pdf import card_pdf, plan_pdf
 from .queries import plan_select, version_for
 from .schemas import (
@@ -314,7 +321,8 @@ class AttachmentById(MethodView):
 @blp.route("/plans/<int:plan_id>/versions/<int:number>/import", methods=["POST"])
 @token_required(*WRITERS)
 @blp.arguments(ImportInput, location="multipart")
-@blp.response(200, ImportSchema)
+@blp.response(200, ImportSchema, description="A small file, read at once")
+@blp.alt_response(202, schema=ImportSchema, description="A large file, queued for the worker")
 @blp.alt_response(422, description=INVALID)
 @blp.doc(security=BEARER)
 def import_word(data, plan_id: int, number: int):
@@ -322,17 +330,46 @@ def import_word(data, plan_id: int, number: int):
 
     Without `confirm` (a preview) the sections found are returned and nothing changes; with
     `confirm=true` they replace the draft's sections. Headings of level 1–3 start sections.
+    A file of up to `DOCX_IMPORT_INLINE_PARAGRAPHS` paragraphs (1,000) is read at once (200);
+    a larger one becomes a job for the worker (202): follow it at
+    `GET /plans/{plan_id}/versions/{number}/imports/{job_id}`, then save a preview with
+    `POST …/imports/{job_id}/confirm` (with `confirm=true` the worker saves it itself). A file
+    over the import limits (paragraphs, tables, table cells, unpacked XML) is refused (422, `file`).
     """
     version = _version(plan_id, number, edit=True)
-    operations.require_draft(version)  # a preview too: a published version takes no import
     file = data["file"]
-    filename = file.filename or "document.docx"
-    sections = docx_import.import_docx(file.read(), filename)
-    if data["confirm"]:
-        operations.replace_sections(api_user(), version, [{"title": s.title, "level": s.level, "body": s.html}
-                                                          for s in sections], source=filename[:200])
-        db.session.commit()
-    return {"saved": data["confirm"], "sections": sections}
+    job = imports.start(api_user(), version, file.filename or "document.docx", file.read(), apply=data["confirm"])
+    db.session.commit()  # enqueues a large file
+    return job, (202 if job.pending else 200)
+
+
+def _import_job(plan_id: int, number: int, job_id: int) -> ImportJob:
+    version = _version(plan_id, number, edit=True)
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.version_id != version.id:
+        abort(404)
+    return job
+
+
+@blp.route("/plans/<int:plan_id>/versions/<int:number>/imports/<int:job_id>")
+@token_required(*WRITERS)
+@blp.response(200, ImportSchema)
+@blp.doc(security=BEARER)
+def import_job(plan_id: int, number: int, job_id: int):
+    """A Word import job: its status and progress, and the sections once read."""
+    return _import_job(plan_id, number, job_id)
+
+
+@blp.route("/plans/<int:plan_id>/versions/<int:number>/imports/<int:job_id>/confirm", methods=["POST"])
+@token_required(*WRITERS)
+@blp.response(200, ImportSchema)
+@blp.alt_response(422, description=INVALID)
+@blp.doc(security=BEARER)
+def confirm_import(plan_id: int, number: int, job_id: int):
+    """Replace the draft's sections with those a finished import job found (422 `job` before that)."""
+    job = imports.confirm(api_user(), _import_job(plan_id, number, job_id))
+    db.session.commit()
+    return job
 
 
 # --- evaluation, comparison, the emergency card -----------------------------------------------

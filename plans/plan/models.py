@@ -240,3 +240,55 @@ class Attachment(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     version: Mapped[PlanVersion] = relationship(back_populates="attachments", foreign_keys=[version_id])
+
+
+#: Import job states: queued → running → done (the preview is ready) → saved; or failed.
+IMPORT_JOB_STATUSES = ("queued", "running", "done", "saved", "failed")
+IMPORT_JOB_STATUS_LABELS = {"queued": _l("Waiting for the worker"), "running": _l("Reading the document"),
+                            "done": _l("Ready to review"), "saved": _l("Saved"), "failed": _l("Failed")}
+
+
+class ImportJob(db.Model):
+    """A Word import of a draft: the uploaded file (stored by hash), its progress and result.
+
+    Small files are read in the request (the job is ``done`` when the upload returns); larger
+    ones by the worker, which reports progress here. The sections found wait in ``sections``
+    until the user confirms them (``saved``); with ``apply`` (the API's ``confirm=true``) the
+    worker saves them itself.
+    """
+
+    __tablename__ = "plan_import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("plan_version.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    #: Save the sections as soon as they are read (no review).
+    apply: Mapped[bool] = mapped_column(default=False)
+    #: 0–100.
+    progress: Mapped[int] = mapped_column(default=0)
+    #: Paragraphs in the file (counted before it was read).
+    paragraphs: Mapped[int] = mapped_column(default=0)
+    #: [{"title", "level", "html"}] once read.
+    sections: Mapped[list | None] = mapped_column(sa.JSON)
+    #: Why it failed, in the words shown to the user.
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    version: Mapped[PlanVersion] = relationship()
+
+    @property
+    def pending(self) -> bool:
+        return self.status in ("queued", "running")
+
+    @property
+    def saved(self) -> bool:
+        return self.status == "saved"
+
+    @property
+    def preview(self) -> list[dict]:
+        return self.sections or []

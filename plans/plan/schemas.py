@@ -207,9 +207,24 @@ class ImportedSectionSchema(BaseSchema):
 
 
 class ImportSchema(BaseSchema):
+    """A Word import job. A small file is read at once (200, ``done`` or ``saved``); a larger one
+    by the worker (202, ``queued``): follow it at ``GET …/imports/{job_id}``."""
+
+    id = fields.Integer()
+    #: queued / running / done (read: review the sections) / saved / failed (see ``error``).
+    status = fields.String(metadata={"enum": ["queued", "running", "done", "saved", "failed"]})
+    #: 0–100.
+    progress = fields.Integer()
+    filename = fields.String()
+    #: Paragraphs in the file, counted before it was read.
+    paragraphs = fields.Integer()
     #: False for a preview: nothing was changed.
     saved = fields.Boolean()
-    sections = fields.List(fields.Nested(ImportedSectionSchema))
+    #: The sections found (empty until the file is read).
+    sections = fields.List(fields.Nested(ImportedSectionSchema), attribute="preview")
+    error = fields.String()
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
 
 
 class SectionChangeSchema(BaseSchema):

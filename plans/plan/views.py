@@ -17,7 +17,6 @@ from emergency.extensions import db
 from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
 from emergency.timeutil import local_today
-from emergency.validation import first_errors
 from emergency.web.forms import _blank_as, form_data, load_form, save
 
 from ..filing.models import FILING_STATUS_LABELS
@@ -252,53 +251,46 @@ def section_action(plan_id: int, number: int, section_id: int, action: str):
 @bp.route("/plans/<int:plan_id>/versions/<int:number>/import", methods=["GET", "POST"])
 @login_required
 def import_word(plan_id: int, number: int):
-    """Upload a .docx, see the sections it makes, then replace the draft's sections with them."""
-    from ..documents import docx_import
+    """Upload a .docx: it becomes an import job, whose page shows progress, then the sections it makes."""
+    from . import imports
 
     item = _version(plan_id, number, edit=True)
     if not item.editable:
         abort(409)
     errors: dict[str, str] = {}
-    sections = None
-    sha = request.values.get("file_sha", "")
-    if request.method == "POST" and request.form.get("confirm") == "1":
-        sections = _read_stored_docx(sha)
-        if sections is None:
-            abort(400)
-        _result, errors = save(lambda: operations.replace_sections(
-            current_user, item, [{"title": s.title, "level": s.level, "body": s.html} for s in sections],
-            source=request.form.get("filename", "")[:200]))
-        if not errors:
-            flash(_("%(n)s sections imported from Word.", n=len(sections)), "success")
-            return _back(item)
-    elif request.method == "POST":
+    if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             errors = {"file": _("Choose a Word file (.docx).")}
         else:
-            data = upload.read()
-            try:
-                if files.sniff(data, upload.filename) != "docx":
-                    raise files.FileRejected(_("%(name)s is not a Word document (.docx).", name=upload.filename),
-                                             filename=upload.filename, rule="type")
-                sections = docx_import.import_docx(data)
-                sha = files.store(data, upload.filename).sha256
-            except ValidationError as exc:
-                errors = first_errors(exc.normalized_messages())
-                sections = None
-    return render_template("plans/import_word.html", plan=item.plan, version=item, sections=sections, sha=sha,
-                           filename=(request.files.get("file").filename if request.files.get("file") else
-                                     request.form.get("filename", "")), errors=errors), (422 if errors else 200)
+            job, errors = save(lambda: imports.start(current_user, item, upload.filename, upload.read()))
+            if not errors:
+                return redirect(url_for("plans.import_job", plan_id=plan_id, number=number, job_id=job.id))
+    return render_template("plans/import_word.html", plan=item.plan, version=item, job=None,
+                           errors=errors), (422 if errors else 200)
 
 
-def _read_stored_docx(sha: str):
-    from ..documents import docx_import
+@bp.route("/plans/<int:plan_id>/versions/<int:number>/import/<int:job_id>", methods=["GET", "POST"])
+@login_required
+def import_job(plan_id: int, number: int, job_id: int):
+    """An import job: its progress (the page refreshes itself), its error, or the preview and the
+    confirmation that replaces the draft's sections."""
+    from . import imports
+    from .models import ImportJob
 
-    try:
-        with files.open_blob(sha) as handle:
-            return docx_import.import_docx(handle.read())
-    except (ValueError, FileNotFoundError, ValidationError):
-        return None
+    item = _version(plan_id, number, edit=True)
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.version_id != item.id:
+        abort(404)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        _result, errors = save(lambda: imports.confirm(current_user, job))
+        if not errors:
+            flash(_("%(n)s sections imported from Word.", n=len(job.sections or [])), "success")
+            return _back(item)
+    return render_template("plans/import_word.html", plan=item.plan, version=item, job=job,
+                           stalled=imports.stalled(job), status_label=imports.status_label(job),
+                           errors=errors), (422 if errors else 200)
 
 
 @bp.route("/plans/<int:plan_id>/versions/<int:number>/review", methods=["POST"])

@@ -1,4 +1,4 @@
-"""Plan and filing tasks: render PDFs ahead of the first download, sweep filing clocks."""
+"""Plan and filing tasks: render PDFs ahead of the first download, sweep filing clocks, read large Word imports."""
 from __future__ import annotations
 
 import logging
@@ -61,3 +61,11 @@ def recompute_clocks(years: list[int] | None = None) -> dict[str, int]:
     db.session.commit()
     logger.info("clocks recomputed for %s: %s", years or "all years", counts)
     return counts
+
+
+@app_task()
+def import_word(job_id: int) -> str | None:
+    """Read a large Word file of an import job (plans.plan.imports), reporting progress on the job."""
+    from plans.plan import imports
+
+    return imports.run(job_id)
