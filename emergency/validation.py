@@ -159,9 +159,36 @@ def int_arg(value: Any) -> int:
     return number
 
 
+def year_arg(value: Any) -> int:
+    """``type=`` for ``request.args.get``: a year between MIN_YEAR and MAX_YEAR, else ValueError."""
+    number = bound_int(value)
+    if number is None or not MIN_YEAR <= number <= MAX_YEAR:
+        raise ValueError("not a year in range")
+    return number
+
+
 def ids_of(values: Any) -> list[int]:
     """The ids among form values (``request.form.getlist``), ignoring anything else."""
     return [number for number in (bound_int(v, identifier=True) for v in values) if number is not None]
+
+
+class Ref(fields.Integer):
+    """The id of an existing row of ``model``: out of range or unknown is a field error (not a
+    foreign-key failure at commit). Whether the user may use that row is the operation's check."""
+
+    def __init__(self, model: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if not MIN_ID <= number <= MAX_ID:
+            raise ValidationError(_("Must be between %(min)s and %(max)s.", min=MIN_ID, max=MAX_ID))
+        from .extensions import db
+
+        if db.session.get(self.model, number) is None:
+            raise ValidationError(_("There is no such record (id %(id)s).", id=number))
+        return number
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -343,6 +370,7 @@ __all__ = [
     "CreditCode",
     "FormSchema",
     "Mobile",
+    "Ref",
     "ValidationError",
     "first_errors",
     "localise_errors",

@@ -10,12 +10,14 @@ Deselect with ``-m "not fuzz"``; ``FUZZ_EXAMPLES`` sets the examples per operati
 from __future__ import annotations
 
 import os
-import pytest
-from hypothesis import HealthCheck, Phase, given, settings
 
-schemathesis = pytest.importorskip("schemathesis")
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -24,8 +26,13 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 pytestmark = pytest.mark.fuzz
 
 OPENAPI_URL = "/api/v1/openapi.json"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+#: Requests that break the schema (wrong types, out-of-range numbers, missing members) must not
+#: cause a server error or an undocumented answer either. (schemathesis's negative_data_rejection
+#: is not used: its findings here were unknown query arguments, which list filters ignore by
+#: design, and a removed Authorization header that this run puts back.)
+NEGATIVE_CHECKS = CHECKS
 
 
 def _seed(client, people) -> None:
@@ -46,29 +53,39 @@ def _seed(client, people) -> None:
         assert response.status_code == 201, (path, response.get_json())
 
 
-def _fuzz(app, user) -> list[str]:
+def _fuzz_operation(operation, mode, checks, user) -> str | None:
+    """Generated requests for one operation; what failed, or None."""
     from emergency.auth.operations import issue_token
     from emergency.extensions import db
 
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def run(case) -> None:
+        # A fresh token for every request: a generated DELETE /auth/token must not log the run out.
+        token, _record = issue_token(db.session.get(type(user), user.id), "fuzz")
+        db.session.commit()
+        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=checks)
+
+    try:
+        run()
+    except Unsatisfiable:
+        return None  # no invalid request can be made for this operation (e.g. one free-form path string)
+    except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - every failing operation is reported
+        return f"{operation.label} ({mode.value}): {exc}"[:3000]
+    return None
+
+
+def _fuzz(app, user) -> list[str]:
     loaded = schemathesis.openapi.from_wsgi(OPENAPI_URL, app)
     failures: list[str] = []
     operations = [result.ok() for result in loaded.get_all_operations()]
     assert len(operations) > 60, "the OpenAPI document lost its operations"
     for operation in operations:
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                  phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-        def run(case) -> None:
-            # A fresh token for every request: a generated DELETE /auth/token must not log the run out.
-            token, _record = issue_token(db.session.get(type(user), user.id), "fuzz")
-            db.session.commit()
-            case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
-
-        try:
-            run()
-        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - every failing operation is reported
-            failures.append(f"{operation.label}: {exc}"[:3000])
+        for mode, checks in ((GenerationMode.POSITIVE, CHECKS), (GenerationMode.NEGATIVE, NEGATIVE_CHECKS)):
+            failure = _fuzz_operation(operation, mode, checks, user)
+            if failure:
+                failures.append(failure)
     return failures
 
 
