@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 pytestmark = pytest.mark.fuzz
 
 OPENAPI_URL = "/api/v1/openapi.json"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: Requests that break the schema (wrong types, out-of-range numbers, missing members) must not
 #: cause a server error or an undocumented answer either. (schemathesis's negative_data_rejection
