@@ -185,7 +185,7 @@ def safe_name(filename: str | None) -> str:
     base = "".join(ch for ch in base if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
     base = base.lstrip(". ").strip()
     if len(base) > MAX_NAME_LENGTH:
-        stem, dot, extension = base.rpartition(".")
+        _stem, dot, extension = base.rpartition(".")
         keep = f"{dot}{extension}" if dot and len(extension) <= 10 else ""
         base = base[: MAX_NAME_LENGTH - len(keep)] + keep
     return base or "file"

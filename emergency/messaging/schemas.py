@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..organisations import industries
-from ..timeutil import utcnow
 from ..organisations.models import Enterprise, Township
+from ..timeutil import utcnow
 from ..validation import BaseSchema, FormSchema, Mobile, Ref, text
 from .models import CONTACT_ROLES, Contact, OrgKind
 from .sms import count_parts
