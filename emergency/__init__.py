@@ -56,6 +56,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _calendar_banner(app)
     errors.init_app(app)
     headers.init_app(app)
+    from .validation import BoundedIntConverter
+
+    # Before any route is added: every <int:…> in a URL is an id in 1 … 2^63-1 (else 404).
+    app.url_map.converters["int"] = BoundedIntConverter
     _register_blueprints(app)
 
     from .cli import register_cli

@@ -8,26 +8,91 @@ from typing import Any, ClassVar
 from flask import Flask, Response, abort, g, jsonify, request
 from flask_babel import gettext as _
 from flask_smorest import Api, Blueprint
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, Schema, fields
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import HTTPException
 
 from .auth.models import Role, User
-from .validation import localise_errors
+from .validation import MAX_INT, localise_errors
 
 API_PREFIX = "/api/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(metadata={"description": "The field, dotted for nested ones; empty for the whole body"})
+    pointer = fields.String(metadata={"description": "JSON pointer (RFC 6901) to the field in the request"})
+    detail = fields.String()
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every API error answers (``application/problem+json``)."""
+
+    class Meta:
+        unknown = INCLUDE  # some problems carry more members (e.g. retry_after)
+
+    type = fields.String(metadata={"example": "about:blank"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.List(fields.Nested(FieldErrorSchema), metadata={"description": "Invalid fields (422)"})
 
 
 class ProblemApi(Api):
     """An Api whose errors are RFC 9457 problem details, registered for /api/ only.
 
     flask-smorest's own handler would turn every HTTP error of the whole app (pages too) into
-    JSON, so the app's error handlers dispatch here for API paths instead.
+    JSON, so the app's error handlers dispatch here for API paths instead. The document says so:
+    every error response (the 422 of invalid arguments and the default) is
+    ``application/problem+json`` with ``ProblemSchema``.
     """
+
+    ERROR_SCHEMA = ProblemSchema
 
     def _register_error_handlers(self) -> None:
         pass
+
+    def _register_responses(self) -> None:
+        import http
+
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error, as RFC 9457 problem details", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def _bound_pagination() -> None:
+    """flask-smorest's ``page`` argument has no maximum: a huge page overflows the SQL OFFSET.
+
+    Its schema factory is wrapped once so every paginated operation refuses (422, and documents)
+    a page beyond the shared integer bound.
+    """
+    from flask_smorest import pagination
+    from marshmallow import validate
+
+    factory = pagination._pagination_parameters_schema_factory
+    if getattr(factory, "_bounded", False):
+        return
+
+    def bounded(def_page, def_page_size, def_max_page_size):
+        schema = factory(def_page, def_page_size, def_max_page_size)
+        page = schema._declared_fields["page"]
+        page.validators = [*page.validators, validate.Range(min=1, max=MAX_INT)]
+        return schema
+
+    bounded._bounded = True
+    pagination._pagination_parameters_schema_factory = bounded
+
+
+_bound_pagination()  # at import: the API modules import this one before their @paginate run
 
 
 class UploadParser(FlaskParser):
@@ -55,7 +120,7 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
-    response.mimetype = "application/problem+json"
+    response.mimetype = PROBLEM_JSON
     return response
 
 

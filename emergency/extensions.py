@@ -25,7 +25,33 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class BoundedSQLAlchemy(SQLAlchemy):
+    """``db.paginate`` reads ``page`` and ``per_page`` from the query within the shared integer
+    bounds: a page number too large for SQL's OFFSET is the first page (or a 404), not a 500."""
+
+    def paginate(self, select, *, page=None, per_page=None, max_per_page=None, error_out=True, count=True):
+        from flask import abort, has_request_context, request
+
+        from .validation import bound_int
+
+        if has_request_context():
+            for name, default in (("page", 1), ("per_page", 20)):
+                if (page if name == "page" else per_page) is not None or name not in request.args:
+                    continue
+                number = bound_int(request.args[name])
+                if number is None or number < 1:
+                    if error_out:
+                        abort(404)
+                    number = default
+                if name == "page":
+                    page = number
+                else:
+                    per_page = number
+        return super().paginate(select, page=page, per_page=per_page, max_per_page=max_per_page,
+                                error_out=error_out, count=count)
+
+
+db = BoundedSQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

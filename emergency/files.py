@@ -170,10 +170,30 @@ def _check_size(data: bytes, filename: str | None) -> None:
                              limit=f"{limit / (1024 * 1024):g}"), filename=filename or "", rule="too_large")
 
 
-def display_name(filename: str) -> str:
-    """The file's own name (no folders, no control characters), shortened for messages."""
+#: Longest name kept for a stored attachment (the columns hold 200 characters).
+MAX_NAME_LENGTH = 200
+
+
+def safe_name(filename: str | None) -> str:
+    """The name to keep and to send back for an upload: its own name only.
+
+    No folders (``../``, ``C:\\``), no control characters or lone surrogates, no leading dots
+    or spaces, at most MAX_NAME_LENGTH characters with the extension kept; "file" when nothing
+    is left. Used for every stored attachment and every Content-Disposition.
+    """
     base = PurePosixPath((filename or "").replace("\\", "/")).name
-    base = "".join(ch for ch in base if ch.isprintable())
+    base = "".join(ch for ch in base if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
+    base = base.lstrip(". ").strip()
+    if len(base) > MAX_NAME_LENGTH:
+        _stem, dot, extension = base.rpartition(".")
+        keep = f"{dot}{extension}" if dot and len(extension) <= 10 else ""
+        base = base[: MAX_NAME_LENGTH - len(keep)] + keep
+    return base or "file"
+
+
+def display_name(filename: str) -> str:
+    """The file's own name (``safe_name``), shortened for messages."""
+    base = safe_name(filename)
     return base if len(base) <= 80 else base[:60] + "…" + base[-15:]
 
 
@@ -255,6 +275,7 @@ __all__ = [
     "detect_kind",
     "open_blob",
     "path_for",
+    "safe_name",
     "sniff",
     "store",
     "write_atomic",

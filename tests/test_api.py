@@ -246,7 +246,7 @@ def test_officer_creates_enterprise(client, auth, county):
     created = response.get_json()
     assert created["principal_mobile"] == "+8613800138001"
     assert created["safety_manager_mobile"] == "+8613900139001"
-    assert created["latitude"] == "30.500000" and created["longitude"] == "120.250000"
+    assert created["latitude"] == 30.5 and created["longitude"] == 120.25  # JSON numbers, as documented
     assert created["address"] == "" and created["active"] is True
     assert "file_plans" in [ob["code"] for ob in created["obligations"]]
     enterprise = db.session.get(Enterprise, created["id"])
@@ -350,7 +350,7 @@ def test_patch_one_coordinate_of_a_located_enterprise(client, auth, people):
     assert client.patch(url, json={"latitude": "30.1", "longitude": "120.2"}, headers=auth["officer"]).status_code == 200
     response = client.patch(url, json={"latitude": "30.2"}, headers=auth["officer"])
     assert response.status_code == 200, response.get_json()
-    assert (response.get_json()["latitude"], response.get_json()["longitude"]) == ("30.200000", "120.200000")
+    assert (response.get_json()["latitude"], response.get_json()["longitude"]) == (30.2, 120.2)
     # Clearing only one of the two would leave half a position.
     problem = assert_problem(client.patch(url, json={"longitude": None}, headers=auth["officer"]), 422)
     assert errors_by_field(problem) == {"longitude": "Give both latitude and longitude, or neither."}

@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 from ..access import require_roles
 from ..extensions import db, login_manager
 from ..organisations.models import Enterprise
+from ..search import matches
 from ..validation import first_errors
 from ..web.forms import load_form, save
 from . import operations
@@ -153,7 +154,7 @@ def users():
         query = query.where(User.role == Role(role))
     q = (request.args.get("q") or "").strip()
     if q:
-        query = query.where(sa.or_(User.username.contains(q.lower()), User.display_name.contains(q)))
+        query = query.where(matches(q, User.username, User.display_name))
     page = db.paginate(query, per_page=50)
     return render_template("admin/users.html", page=page, roles=ROLE_LABELS)
 

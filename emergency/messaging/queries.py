@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from ..access import scope_to_user
 from ..auth.models import User
+from ..search import matches
 from .models import (
     Campaign, Contact, ContactGroup, Delivery, DeliveryStatus, OptOut,
 )
@@ -16,7 +17,7 @@ def contact_select(user: User, params: dict[str, Any]) -> sa.Select:
     query = scope_to_user(sa.select(Contact), user, Contact.enterprise_id)
     q = (params.get("q") or "").strip()
     if q:
-        query = query.where(sa.or_(Contact.name.contains(q), Contact.mobile.contains(q)))
+        query = query.where(matches(q, Contact.name, Contact.mobile))
     if params.get("township_id"):
         query = query.where(Contact.township_id == params["township_id"])
     if params.get("enterprise_id"):

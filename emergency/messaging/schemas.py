@@ -6,9 +6,10 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..organisations import industries
+from ..organisations.models import Enterprise, Township
 from ..timeutil import utcnow
-from ..validation import BaseSchema, FormSchema, Mobile, text
-from .models import CONTACT_ROLES, OrgKind
+from ..validation import BaseSchema, FormSchema, Mobile, Ref, text
+from .models import CONTACT_ROLES, Contact, OrgKind
 from .sms import count_parts
 
 CAMPAIGN_KINDS = {
@@ -25,10 +26,10 @@ class ContactInput(BaseSchema):
     name = text(50)
     mobile = Mobile(required=True)
     org_kind = fields.Enum(OrgKind, by_value=True, load_default=OrgKind.enterprise)
-    enterprise_id = fields.Integer(allow_none=True, load_default=None)
-    township_id = fields.Integer(allow_none=True, load_default=None)
+    enterprise_id = Ref(Enterprise, allow_none=True, load_default=None)
+    township_id = Ref(Township, allow_none=True, load_default=None)
     roles = fields.List(fields.String(validate=validate.OneOf(list(CONTACT_ROLES))), load_default=list)
-    backup_contact_id = fields.Integer(allow_none=True, load_default=None)
+    backup_contact_id = Ref(Contact, allow_none=True, load_default=None)
     note = text(200, required=False, load_default="")
     active = fields.Boolean(load_default=True)
 

@@ -32,7 +32,7 @@ from ..extensions import db
 from ..organisations import industries
 from ..organisations.models import Enterprise, Township
 from ..sheets import XLSX
-from ..validation import first_errors
+from ..validation import first_errors, id_arg, ids_of
 from ..web.forms import _blank_as, form_data, import_upload, save
 from . import campaigns as campaign_ops
 from . import contact_sheet, settings
@@ -90,7 +90,7 @@ def contacts():
 
 
 def _contact_params() -> dict:
-    return {"q": request.args.get("q", ""), "township_id": request.args.get("township_id", type=int),
+    return {"q": request.args.get("q", ""), "township_id": request.args.get("township_id", type=id_arg),
             "role": request.args.get("role") or None,
             "opted_out": True if request.args.get("opted_out") == "1" else None}
 
@@ -300,7 +300,7 @@ def compose_preview():
     payload.setdefault("title", "preview")
     # Ids from the form are strings; PostgreSQL will not compare them with integer columns.
     for key in ("group_ids", "contact_ids"):
-        payload[key] = [int(v) for v in payload[key] if v.isdigit()]
+        payload[key] = ids_of(payload[key])
     return jsonify(campaign_ops.preview(payload))
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 
 from ..extensions import db
+from ..validation import id_arg
 from . import delivery, inbound
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def _check_signature() -> None:
 @bp.route("/status", methods=["POST"])
 def status():
     _check_signature()
-    delivery_id = request.args.get("d", type=int)
+    delivery_id = request.args.get("d", type=id_arg)
     changed = delivery.apply_provider_status(
         delivery_id, request.form.get("MessageSid", ""), request.form.get("MessageStatus", ""),
         request.form.get("ErrorCode") or None)

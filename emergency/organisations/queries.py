@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from ..access import scope_to_user
 from ..auth.models import User
+from ..search import matches
 from . import industries
 from .models import Enterprise, Township
 
@@ -26,10 +27,7 @@ def enterprise_select(user: User, params: dict[str, Any]) -> sa.Select:
     q = (params.get("q") or "").strip()
     if q:
         # The user's text is matched literally: % and _ are not wildcards.
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
-        query = query.where(sa.or_(Enterprise.name.ilike(like, escape="\\"),
-                                   Enterprise.credit_code.ilike(like.upper(), escape="\\")))
+        query = query.where(sa.or_(matches(q, Enterprise.name), matches(q.upper(), Enterprise.credit_code)))
     if params.get("township_id"):
         query = query.where(Enterprise.township_id == params["township_id"])
     if params.get("industry"):

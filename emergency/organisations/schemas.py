@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from ..extensions import db
-from ..validation import BaseSchema, CreditCode, FormSchema, Mobile, text
+from ..validation import BaseSchema, Coordinate, CreditCode, FormSchema, Mobile, text
 from . import industries
 from .models import Township
 from .obligations import obligations_for
@@ -56,12 +56,8 @@ class EnterpriseInput(BaseSchema):
     scale = fields.String(required=True, validate=validate.OneOf(industries.SCALE_CODES))
     township_id = fields.Integer(required=True)
     address = text(300, required=False, load_default="")
-    latitude = fields.Decimal(
-        allow_none=True, places=6, validate=validate.Range(min=-90, max=90), as_string=True
-    )
-    longitude = fields.Decimal(
-        allow_none=True, places=6, validate=validate.Range(min=-180, max=180), as_string=True
-    )
+    latitude = Coordinate(90)
+    longitude = Coordinate(180)
     legal_representative = text(50, required=False, load_default="")
     principal_name = text(50)
     principal_mobile = Mobile(required=True, metadata={"example": "+8613800138000"})
@@ -113,8 +109,8 @@ class EnterpriseSchema(BaseSchema):
     township_id = fields.Integer()
     township_name = fields.Function(lambda e: e.township.name)
     address = fields.String()
-    latitude = fields.Decimal(as_string=True, allow_none=True)
-    longitude = fields.Decimal(as_string=True, allow_none=True)
+    latitude = Coordinate(90)
+    longitude = Coordinate(180)
     legal_representative = fields.String()
     principal_name = fields.String()
     principal_mobile = fields.String()

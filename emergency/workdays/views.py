@@ -15,7 +15,7 @@ from ..access import OFFICERS, require_roles
 from ..auth.models import Role
 from ..extensions import db
 from ..timeutil import local_today
-from ..validation import localise_errors
+from ..validation import localise_errors, year_arg
 from ..web.forms import load_form, save
 from . import calendar, operations, rules
 from .models import DAY_KIND_LABELS, CalendarDay, CalendarYear
@@ -28,7 +28,7 @@ NOTICE_EXAMPLE = "2027-01-01 2027-01-03 元旦 holiday\n2027-02-06 2027-02-14 �
 
 
 def _year_arg() -> int:
-    year = request.args.get("year", type=int) or local_today().year
+    year = request.args.get("year", type=year_arg) or local_today().year
     if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
         abort(404)
     return year

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from emergency.access import scope_to_user
 from emergency.organisations.models import Enterprise
+from emergency.search import matches
 
 from .models import DrillCycle, Occurrence, status_sql
 
@@ -24,8 +25,7 @@ def cycle_select(user, params: dict[str, Any]):
     if params.get("active") is not None:
         query = query.where(DrillCycle.active.is_(params["active"]))
     if params.get("q"):
-        like = f"%{params['q']}%"
-        query = query.where(sa.or_(DrillCycle.name.ilike(like), Enterprise.name.ilike(like)))
+        query = query.where(matches(params["q"], DrillCycle.name, Enterprise.name))
     return query.order_by(Enterprise.name, DrillCycle.name, DrillCycle.id)
 
 

@@ -33,6 +33,7 @@ from emergency.auth.models import Role
 from emergency.extensions import db
 from emergency.organisations.models import Enterprise, Township
 from emergency.timeutil import local_today, to_local
+from emergency.validation import id_arg, ids_of
 from emergency.web.forms import _blank_as, form_data, load_form, save
 from plans.plan.models import Plan, PlanVersion, VersionStatus
 from plans.plan.queries import version_for
@@ -111,8 +112,8 @@ def _can_edit() -> bool:
 @bp.route("/drills")
 @login_required
 def drill_list():
-    params = {"enterprise_id": request.args.get("enterprise_id", type=int),
-              "township_id": request.args.get("township_id", type=int),
+    params = {"enterprise_id": request.args.get("enterprise_id", type=id_arg),
+              "township_id": request.args.get("township_id", type=id_arg),
               "form": request.args.get("form") or None}
     if params["form"] not in DRILL_FORMS:
         params["form"] = None
@@ -126,7 +127,7 @@ def drill_list():
 @bp.route("/drills/reported")
 @require_roles(Role.admin, Role.officer, Role.viewer)
 def reported():
-    params = {"township_id": request.args.get("township_id", type=int), "reported": True}
+    params = {"township_id": request.args.get("township_id", type=id_arg), "reported": True}
     page = db.paginate(actions.drill_select(current_user, params), per_page=50, max_per_page=200)
     townships = db.session.scalars(sa.select(Township).order_by(Township.name)).all()
     return render_template("drills/record_list.html", page=page, params=params, townships=townships,
@@ -156,8 +157,8 @@ def _drill_raw() -> tuple[dict[str, Any], dict[str, Any]]:
     raw["version_ids"] = request.form.getlist("version_ids")
     if request.form.getlist("occurrence_ids"):
         raw["occurrence_ids"] = request.form.getlist("occurrence_ids")
-    values["version_ids"] = [int(v) for v in raw["version_ids"] if v.isdigit()]
-    values["occurrence_ids"] = [int(v) for v in request.form.getlist("occurrence_ids") if v.isdigit()]
+    values["version_ids"] = ids_of(raw["version_ids"])
+    values["occurrence_ids"] = ids_of(request.form.getlist("occurrence_ids"))
     return values, raw
 
 
@@ -167,7 +168,7 @@ def drill_new():
     if current_user.role == Role.enterprise:
         enterprise_id = current_user.enterprise_id
     else:
-        enterprise_id = request.values.get("enterprise_id", type=int)
+        enterprise_id = request.values.get("enterprise_id", type=id_arg)
     if enterprise_id is None:  # an officer chooses the enterprise first
         if current_user.role == Role.viewer:
             abort(403)
@@ -176,7 +177,7 @@ def drill_new():
         return render_template("drills/choose_enterprise.html", enterprises=enterprises)
     enterprise = db.get_or_404(Enterprise, enterprise_id)
     check_can_edit_enterprise(current_user, enterprise.id)
-    version_id = request.args.get("version_id", type=int)
+    version_id = request.args.get("version_id", type=id_arg)
     values: dict[str, Any] = {"form": "tabletop", "content": "single", "purpose": "inspection",
                               "duration_minutes": 60, "version_ids": [version_id] if version_id else [],
                               "occurrence_ids": []}
@@ -262,7 +263,7 @@ def drill_files(drill_id: int):
 def drill_file(file_id: int):
     item = record_for(current_user, DrillFile, file_id)
     return send_file(files.path_for(item.sha256), mimetype=files.MIME_TYPES[item.file_type],
-                     as_attachment=item.kind != "photo", download_name=item.filename)
+                     as_attachment=item.kind != "photo", download_name=files.safe_name(item.filename))
 
 
 # --- evaluation -----------------------------------------------------------------------------------
@@ -336,8 +337,8 @@ def _evaluation_label(key: str) -> str:
 @login_required
 def action_list():
     params = {"status": request.args.get("status") or None, "overdue": request.args.get("overdue") == "1",
-              "township_id": request.args.get("township_id", type=int) if current_user.is_officer else None,
-              "enterprise_id": request.args.get("enterprise_id", type=int)}
+              "township_id": request.args.get("township_id", type=id_arg) if current_user.is_officer else None,
+              "enterprise_id": request.args.get("enterprise_id", type=id_arg)}
     if params["status"] not in ACTION_STATUS_LABELS:
         params["status"] = None
     query = scope_to_user(actions.action_select(params), current_user, CorrectiveAction.enterprise_id)
@@ -374,7 +375,7 @@ def action_status(action_id: int):
 @login_required
 def action_revision(action_id: int):
     item = record_for(current_user, CorrectiveAction, action_id, edit=True)
-    plan_id = request.form.get("plan_id", type=int)
+    plan_id = request.form.get("plan_id", type=id_arg)
 
     def run():
         if plan_id is None:

@@ -115,7 +115,8 @@ def add_file(actor, drill: Drill, filename: str, data: bytes) -> DrillFile:
         blob = files.store(data, filename)
     except files.FileRejected as exc:  # keyed by its field ("file") for pages and problem details alike
         raise ValidationError(exc.normalized_messages()) from exc
-    row = DrillFile(enterprise_id=drill.enterprise_id, drill=drill, kind=FILE_KINDS[kind], filename=name[:200],
+    row = DrillFile(enterprise_id=drill.enterprise_id, drill=drill, kind=FILE_KINDS[kind],
+                    filename=files.safe_name(filename),
                     sha256=blob.sha256, size=blob.size, file_type=kind, uploaded_by_id=getattr(actor, "id", None))
     db.session.add(row)
     db.session.flush()

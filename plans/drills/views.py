@@ -15,7 +15,7 @@ from emergency.extensions import db
 from emergency.messaging.models import Contact
 from emergency.organisations.models import Enterprise, Township
 from emergency.timeutil import local_today
-from emergency.validation import first_errors
+from emergency.validation import bound_int, first_errors
 from emergency.web.forms import load_form, save
 from plans.plan.models import Plan
 
@@ -46,8 +46,7 @@ def _cycle(cycle_id: int, *, edit: bool = False) -> DrillCycle:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return bound_int(request.args.get(name, ""), identifier=True)
 
 
 # --- cycles -----------------------------------------------------------------------------------------

@@ -304,7 +304,7 @@ class AttachmentById(MethodView):
         """Download an attached file."""
         attachment = record_for(api_user(), Attachment, attachment_id)
         return send_file(files.path_for(attachment.sha256), mimetype=files.MIME_TYPES[attachment.file_type],
-                         as_attachment=True, download_name=attachment.filename)
+                         as_attachment=True, download_name=files.safe_name(attachment.filename))
 
     @token_required(*WRITERS)
     @blp.response(204)

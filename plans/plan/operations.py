@@ -195,8 +195,9 @@ def add_attachment(actor, version: PlanVersion, kind: str, filename: str, data: 
     are never removed from one.
     """
     blob = files.store(data, filename)
+    filename = files.safe_name(filename)  # no folders (../) in the database or in downloads
     attachment = Attachment(enterprise_id=version.plan.enterprise_id, version=version, kind=kind,
-                            filename=filename[:200], sha256=blob.sha256, size=blob.size, file_type=blob.kind,
+                            filename=filename, sha256=blob.sha256, size=blob.size, file_type=blob.kind,
                             uploaded_by_id=getattr(actor, "id", None))
     db.session.add(attachment)
     db.session.flush()

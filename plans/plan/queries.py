@@ -10,6 +10,7 @@ from flask import abort
 from emergency.access import record_for, scope_to_user
 from emergency.auth.models import User
 from emergency.organisations.models import Enterprise
+from emergency.search import matches
 
 from .models import Plan, PlanKind, PlanVersion, VersionStatus
 
@@ -18,7 +19,7 @@ def plan_select(user: User, params: dict[str, Any]) -> sa.Select:
     query = scope_to_user(sa.select(Plan).join(Enterprise, Enterprise.id == Plan.enterprise_id), user,
                           Plan.enterprise_id).where(Plan.active.is_(True))
     if params.get("q"):
-        query = query.where(sa.or_(Plan.title.contains(params["q"]), Enterprise.name.contains(params["q"])))
+        query = query.where(matches(params["q"], Plan.title, Enterprise.name))
     if params.get("kind") in {k.value for k in PlanKind}:
         query = query.where(Plan.kind == PlanKind(params["kind"]))
     if params.get("enterprise_id"):

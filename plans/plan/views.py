@@ -17,6 +17,7 @@ from emergency.extensions import db
 from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
 from emergency.timeutil import local_today
+from emergency.validation import id_arg
 from emergency.web.forms import _blank_as, form_data, load_form, save
 
 from ..filing.models import FILING_STATUS_LABELS
@@ -158,8 +159,8 @@ def compare(plan_id: int):
     if len(numbers) < 2:
         flash(_("There is only one version."), "error")
         return redirect(url_for(".plan", plan_id=item.id))
-    a = request.args.get("a", type=int) or numbers[-2]
-    b = request.args.get("b", type=int) or numbers[-1]
+    a = request.args.get("a", type=id_arg) or numbers[-2]
+    b = request.args.get("b", type=id_arg) or numbers[-1]
     old = next((v for v in item.versions if v.number == a), None)
     new = next((v for v in item.versions if v.number == b), None)
     if old is None or new is None:
@@ -356,7 +357,7 @@ def attach(plan_id: int, number: int):
 def attachment(attachment_id: int):
     item = record_for(current_user, Attachment, attachment_id)
     return send_file(files.path_for(item.sha256), mimetype=files.MIME_TYPES[item.file_type], as_attachment=True,
-                     download_name=item.filename)
+                     download_name=files.safe_name(item.filename))
 
 
 @bp.route("/attachments/<int:attachment_id>/delete", methods=["POST"])
