@@ -254,5 +254,5 @@ def user_end_sessions(user_id: int):
     user = db.get_or_404(User, user_id)
     count = operations.end_sessions(user, actor=current_user)
     db.session.commit()
-    flash(_("%(count)s sessions of %(name)s ended.", count=count, name=user.username), "success")
+    flash(_("Sessions of %(name)s ended: %(count)s.", count=count, name=user.username), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
