@@ -784,23 +784,30 @@ def _wrong_login_burst(app, via: str, username: str, attempts: int = 40) -> list
 @pytest.mark.parametrize("slowdown, lock", [(3, 8), (8, 8)], ids=["slowdown-then-lock", "lock-only"])
 def test_parallel_wrong_logins_each_count_and_only_the_allowed_are_checked(app, people, via, slowdown, lock):
     """40 wrong logins at once: each is counted atomically before its password is checked,
-    so only as many are checked as the throttle allows before the wait (or the lock) starts,
-    every other one is refused unchecked, and the counter equals the guesses checked."""
+    so the counter equals the guesses checked, never more are checked than the throttle
+    allows (``lock`` at most; exactly ``lock`` when there is no slowdown, as the lock lasts
+    minutes), and every other attempt is refused unchecked with the wait or lock message."""
     app.config.update(LOGIN_SLOWDOWN_AFTER=slowdown, LOGIN_LOCK_AFTER=lock)
     answers = _wrong_login_burst(app, via, "duty")
     assert len(answers) == 40 and all(status == 401 for status, _message in answers), answers
     checked = [m for _s, m in answers if m == "Wrong username or password." or "locked for" in m]
     refused = [m for _s, m in answers if "wait" in m or "locked until" in m]
-    assert len(checked) == slowdown, answers  # the designed number of guesses, no more
-    assert len(refused) == 40 - slowdown, answers
+    assert len(checked) + len(refused) == 40, answers
     user = user_named("duty")
-    assert user.failed_logins == slowdown and user.next_attempt_at is not None
+    # The 1 s wait after the slowdown-th failure may pass during the burst, letting a few
+    # more guesses through (as designed); the lock never does.
+    assert slowdown <= len(checked) <= lock, answers
+    assert user.failed_logins == len(checked), answers  # no attempt lost, none counted twice
+    assert user.next_attempt_at is not None
     if slowdown == lock:
         assert sum("locked for" in m for m in checked) == 1
         assert audit_actions("user", user.id) == ["lock"]
     # The right password during the wait or lock is refused as well; after it, it works and
     # resets the counter.
+    user.next_attempt_at = utcnow() + timedelta(seconds=30)
+    db.session.commit()
     assert post_login(app.test_client(), "duty", PASSWORD).status_code == 401
+    user = user_named("duty")
     user.next_attempt_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert post_login(app.test_client(), "duty", PASSWORD).status_code == 302

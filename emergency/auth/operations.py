@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit import operations as audit
