@@ -284,7 +284,9 @@ def start_session(user: User, remote_addr: str | None = None, user_agent: str | 
     db.session.add(UserSession(
         user_id=user.id, token_hash=_digest(raw), created_at=now, last_seen_at=now,
         expires_at=now + timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"]),
-        remote_addr=(remote_addr or "")[:64], user_agent=(user_agent or "")[:200],
+        remote_addr=(remote_addr or "")[:64],
+        # Printable only: PostgreSQL refuses NUL, and admins read it.
+        user_agent="".join(c for c in (user_agent or "")[:200] if c.isprintable()),
     ))
     db.session.flush()
     return raw
