@@ -191,7 +191,7 @@ def api_user() -> User:
 
 
 def _authenticate() -> User:
-    from .auth.operations import user_for_token
+    from .auth.operations import must_change_message, user_for_token
 
     header = request.headers.get("Authorization", "")
     scheme, _space, raw = header.partition(" ")
@@ -200,6 +200,8 @@ def _authenticate() -> User:
     found = user_for_token(raw.strip())
     if found is None:
         abort(401, description=_("The token is unknown, expired or revoked."))
+    if found[0].must_change_password:
+        abort(403, description=must_change_message())
     return found[0]
 
 

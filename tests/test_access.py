@@ -71,7 +71,7 @@ B_DRILL_PROBLEM = "乙酒店客房层烟感报警未联动广播"
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TWILIO_TOKEN = "walk-auth-token-0123456789abcdef"
 #: Columns that change merely because a request was made (not a change of records).
-NOT_STATE = {("api_token", "last_used_at")}
+NOT_STATE = {("api_token", "last_used_at"), ("user_session", "last_seen_at")}
 
 
 @pytest.fixture(autouse=True)
@@ -465,7 +465,8 @@ ROUTES: tuple[Route, ...] = (
     # Public.
     Route("/login", "GET", "public", every(302, anonymous=200)),
     Route("/login", "POST", "public", every(302, anonymous=401),
-          body=lambda w: {"username": "nobody", "password": "wrong"}),
+          body=lambda w: {"username": "nobody", "password": "wrong"},
+          may_change=frozenset({"anonymous"})),  # counts the failure, also for an unknown name
     Route("/healthz", "GET", "public", every(200, anonymous=200)),
     Route("/lang/<code>", "POST", "public", every(302, anonymous=302), values=lambda w: {"code": "en"}),
     Route("/static/<path:filename>", "GET", "public", every(200, anonymous=200),
@@ -489,7 +490,8 @@ ROUTES: tuple[Route, ...] = (
           may_change=frozenset({"admin"})),
     Route("/audit", "GET", "page", every(200)),
     Route("/logout", "POST", "page", every(302), last=True,
-          redirect_to={role: (lambda w: "/login") for role in LOGGED_IN}),
+          redirect_to={role: (lambda w: "/login") for role in LOGGED_IN},
+          may_change=frozenset(LOGGED_IN)),  # ends the session on the server
     # Administration.
     Route("/admin/users", "GET", "page", admin_only(200)),
     Route("/admin/users/new", "GET", "page", admin_only(200)),
@@ -504,6 +506,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin/users/<int:user_id>/active", "POST", "page", admin_only(302), values=B_USER,
           body=lambda w: {"active": "0"}, may_change=frozenset({"admin"})),
     Route("/admin/users/<int:user_id>/reset-password", "POST", "page", admin_only(302), values=B_USER,
+          may_change=frozenset({"admin"})),
+    Route("/admin/users/<int:user_id>/end-sessions", "POST", "page", admin_only(302), values=B_USER,
           may_change=frozenset({"admin"})),
     # The register.
     Route("/enterprises", "GET", "page", officers(200, ent_a=302), redirect_to={"ent_a": OWN_DETAIL}),

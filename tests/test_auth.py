@@ -740,3 +740,233 @@ def test_users_create_command(app, runner, county):
     no_enterprise = runner.invoke(args=["users", "create", "plant", "--role", "enterprise"],
                                   input="Strong-pass-123\nStrong-pass-123\n")
     assert no_enterprise.exit_code != 0 and user_named("plant") is None
+
+
+# --- issue 15: racing the lock-out, enumeration, tokens, server-side sessions, CSRF ---------
+
+def _wrong_login_burst(app, via: str, username: str, attempts: int = 40) -> list[tuple[int, str]]:
+    """Fire ``attempts`` wrong logins for one user at once, each from its own browser (thread).
+
+    Returns each answer as (status, message).
+    """
+    import threading
+
+    clients = [app.test_client() for _ in range(attempts)]
+    if via == "page":
+        for browser in clients:
+            english(browser)
+    barrier = threading.Barrier(attempts)
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def attempt(browser) -> None:
+        barrier.wait()
+        if via == "api":
+            response = browser.post("/api/v1/auth/token", json={"username": username, "password": "wrong-guess"},
+                                    headers={"Accept-Language": "en"})
+            answer = (response.status_code, response.get_json()["detail"])
+        else:
+            response = post_login(browser, username, "wrong-guess")
+            found = re.search(r"(Wrong username or password\.|Too many failed logins:[^<]*)", text_of(response))
+            answer = (response.status_code, found.group(1) if found else text_of(response)[:300])
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=attempt, args=(browser,)) for browser in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+@pytest.mark.parametrize("via", ["api", "page"])
+@pytest.mark.parametrize("slowdown, lock", [(3, 8), (8, 8)], ids=["slowdown-then-lock", "lock-only"])
+def test_parallel_wrong_logins_each_count_and_only_the_allowed_are_checked(app, people, via, slowdown, lock):
+    """40 wrong logins at once: each is counted atomically before its password is checked,
+    so the counter equals the guesses checked, never more are checked than the throttle
+    allows (``lock`` at most; exactly ``lock`` when there is no slowdown, as the lock lasts
+    minutes), and every other attempt is refused unchecked with the wait or lock message."""
+    app.config.update(LOGIN_SLOWDOWN_AFTER=slowdown, LOGIN_LOCK_AFTER=lock)
+    answers = _wrong_login_burst(app, via, "duty")
+    assert len(answers) == 40 and all(status == 401 for status, _message in answers), answers
+    checked = [m for _s, m in answers if m == "Wrong username or password." or "locked for" in m]
+    refused = [m for _s, m in answers if "wait" in m or "locked until" in m]
+    assert len(checked) + len(refused) == 40, answers
+    user = user_named("duty")
+    # The 1 s wait after the slowdown-th failure may pass during the burst, letting a few
+    # more guesses through (as designed); the lock never does.
+    assert slowdown <= len(checked) <= lock, answers
+    assert user.failed_logins == len(checked), answers  # no attempt lost, none counted twice
+    assert user.next_attempt_at is not None
+    if slowdown == lock:
+        assert sum("locked for" in m for m in checked) == 1
+        assert audit_actions("user", user.id) == ["lock"]
+    # The right password during the wait or lock is refused as well; after it, it works and
+    # resets the counter.
+    user.next_attempt_at = utcnow() + timedelta(seconds=30)
+    db.session.commit()
+    assert post_login(app.test_client(), "duty", PASSWORD).status_code == 401
+    user = user_named("duty")
+    user.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert post_login(app.test_client(), "duty", PASSWORD).status_code == 302
+    user = user_named("duty")
+    assert user.failed_logins == 0 and user.next_attempt_at is None
+
+
+def test_unknown_usernames_are_slowed_and_locked_like_real_ones(app, client, people):
+    """The answers to a run of wrong passwords are the same whether the username exists or
+    not: unknown names are counted, slowed down and locked too."""
+    app.config.update(LOGIN_SLOWDOWN_AFTER=4, LOGIN_LOCK_AFTER=4)
+
+    def run(username: str) -> list[tuple[int, str]]:
+        answers = []
+        for _ in range(3):
+            response = client.post("/api/v1/auth/token", json={"username": username, "password": "bad"},
+                                   headers={"Accept-Language": "en"})
+            answers.append((response.status_code, response.get_json()["detail"]))
+        english(client)
+        for _ in range(3):
+            response = post_login(client, username, "bad")
+            found = re.search(r"(Wrong username or password\.|Too many failed logins:[^<]*)", text_of(response))
+            answers.append((response.status_code, found.group(1) if found else ""))
+        return [(status, re.sub(r"\d\d:\d\d", "HH:MM", message)) for status, message in answers]
+
+    real, made_up = run("ent-a"), run("Ghost")
+    assert real == made_up
+    assert [m for _s, m in real] == (["Wrong username or password."] * 3
+                                     + ["Too many failed logins: this account is locked for 15 minutes."]
+                                     + ["Too many failed logins: this account is locked until HH:MM."] * 2)
+    assert user_named("ent-a").failed_logins == 4
+    # The right password for the real user is refused as well while locked.
+    assert post_login(client, "ent-a", PASSWORD).status_code == 401
+
+
+def test_password_change_revokes_api_tokens(client, people, token_for, login):
+    headers = token_for("duty")
+    assert client.get("/api/v1/townships", headers=headers).status_code == 200
+    login("duty")
+    assert change(client, PASSWORD, NEW_PASSWORD).status_code == 302
+    refused = client.get("/api/v1/townships", headers=headers)
+    assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+    assert db.session.scalar(sa.select(ApiToken)).revoked_at is not None
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "password"))
+    assert entry.changes["tokens_revoked"] == 1
+    fresh = token_for("duty", NEW_PASSWORD)
+    assert client.get("/api/v1/townships", headers=fresh).status_code == 200
+
+
+def test_admin_reset_revokes_tokens_and_a_temporary_password_gets_no_token(en_client, people, token_for,
+                                                                         new_client):
+    headers = token_for("duty")
+    assert en_client.get("/api/v1/townships", headers=headers).status_code == 200
+    post_login(en_client, "admin", PASSWORD)
+    temporary = flashed_password(en_client.post(f"/admin/users/{people['officer'].id}/reset-password",
+                                                follow_redirects=True))
+    assert en_client.get("/api/v1/townships", headers=headers).status_code == 401
+
+    refused = en_client.post("/api/v1/auth/token", json={"username": "duty", "password": temporary},
+                             headers={"Accept-Language": "en"})
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert "temporary password" in refused.get_json()["detail"]
+    assert db.session.scalar(sa.select(sa.func.count(ApiToken.id)).where(ApiToken.revoked_at.is_(None))) == 0
+    assert user_named("duty").failed_logins == 0  # the right password is not a failure
+
+    browser = new_client()
+    assert post_login(browser, "duty", temporary).status_code == 302
+    assert change(browser, temporary, NEW_PASSWORD).status_code == 302
+    assert en_client.post("/api/v1/auth/token", json={"username": "duty", "password": NEW_PASSWORD}
+                          ).status_code == 201
+
+
+def test_tokens_are_refused_while_a_temporary_password_is_set(client, people, token_for):
+    headers = token_for("ent-a")
+    # As left by an admin reset made before tokens were revoked on reset.
+    user = user_named("ent-a")
+    user.must_change_password = True
+    db.session.commit()
+    refused = client.get("/api/v1/enterprises", headers={**headers, "Accept-Language": "en"})
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert "temporary password" in refused.get_json()["detail"]
+
+
+def copy_of_session_cookie(app, browser):
+    """Another browser holding a copy of ``browser``'s session cookie (as a thief would)."""
+    thief = app.test_client()
+    thief.set_cookie("session", browser.get_cookie("session").value)
+    return thief
+
+
+def test_cookie_copied_before_logout_no_longer_opens_pages(app, en_client, people):
+    post_login(en_client, "duty", PASSWORD)
+    thief = copy_of_session_cookie(app, en_client)
+    assert is_logged_in(thief)  # the copy works while the session lives
+    en_client.post("/logout")
+    assert not is_logged_in(en_client)
+    assert not is_logged_in(thief)
+    assert thief.get("/enterprises").status_code == 302
+
+
+def test_password_change_ends_copied_cookies_and_keeps_this_browser(app, en_client, people):
+    post_login(en_client, "duty", PASSWORD)
+    thief = copy_of_session_cookie(app, en_client)
+    assert change(en_client, PASSWORD, NEW_PASSWORD).status_code == 302
+    assert is_logged_in(en_client)
+    assert not is_logged_in(thief)
+
+
+def test_disabling_ends_sessions_on_the_server(app, en_client, people, new_client):
+    victim = new_client()
+    post_login(victim, "ent-a", PASSWORD)
+    thief = copy_of_session_cookie(app, victim)
+    post_login(en_client, "admin", PASSWORD)
+    en_client.post(f"/admin/users/{people['enterprise'].id}/active", data={"active": "0"})
+    en_client.post(f"/admin/users/{people['enterprise'].id}/active", data={"active": "1"})
+    # Enabled again, but the sessions that were open when it was disabled stay ended.
+    assert not is_logged_in(victim) and not is_logged_in(thief)
+
+
+def test_admin_ends_a_users_sessions(app, en_client, people, new_client):
+    target = people["officer"]
+    first, second = new_client(), new_client()
+    post_login(first, "duty", PASSWORD)
+    post_login(second, "duty", PASSWORD)
+    thief = copy_of_session_cookie(app, first)
+
+    post_login(en_client, "admin", PASSWORD)
+    page = text_of(en_client.get(f"/admin/users/{target.id}"))
+    assert re.search(r"Open sessions</dt><dd>2<", page) and "End sessions" in page
+    response = en_client.post(f"/admin/users/{target.id}/end-sessions", follow_redirects=True)
+    assert "Sessions of duty ended: 2." in text_of(response)
+    assert re.search(r"Open sessions</dt><dd>0<", text_of(response))
+    assert not is_logged_in(first) and not is_logged_in(second) and not is_logged_in(thief)
+    assert is_logged_in(en_client)  # the admin's own session is untouched
+    assert audit_actions("user", target.id) == ["end_sessions"]
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "end_sessions"))
+    assert entry.actor == "admin" and entry.changes == {"sessions_ended": 2}
+    # Logging in again works.
+    assert post_login(first, "duty", PASSWORD).status_code == 302 and is_logged_in(first)
+
+    # Only admins may.
+    assert first.post(f"/admin/users/{people['viewer'].id}/end-sessions").status_code == 403
+
+
+def test_csrf_token_rotates_at_login(app, client, people):
+    app.config["WTF_CSRF_ENABLED"] = True
+
+    def token_on(path: str) -> str:
+        page = client.get(path)
+        return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+    before = token_on("/login")
+    assert client.post("/login", data={"username": "duty", "password": PASSWORD,
+                                       "csrf_token": before}).status_code == 302
+    after = token_on("/account/password")
+    assert after != before
+    form = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    # A token known before the login (e.g. planted by an attacker) does not work after it.
+    assert client.post("/account/password", data={**form, "csrf_token": before}).status_code == 400
+    assert user_named("duty").check_password(PASSWORD)
+    assert client.post("/account/password", data={**form, "csrf_token": after}).status_code == 302
+    assert user_named("duty").check_password(NEW_PASSWORD)

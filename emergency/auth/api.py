@@ -20,16 +20,21 @@ class Token(MethodView):
     @blp.arguments(TokenRequest)
     @blp.response(201, TokenSchema)
     @blp.alt_response(401, description="Wrong credentials, account disabled or locked")
+    @blp.alt_response(403, description="The account has a temporary password that must first be changed on the login page")
     def post(self, data):
         """Exchange a username and password for a bearer token (shown once).
 
         Failed attempts count towards the same slow-down and lock-out as the login page.
+        A temporary password (new user, admin reset) gets no token until it is changed.
         """
         try:
             user = operations.authenticate(data["username"], data["password"])
         except operations.LoginRefused as refused:
             db.session.commit()
             abort(401, description=str(refused))
+        if user.must_change_password:
+            db.session.commit()
+            abort(403, description=operations.must_change_message())
         raw, token = operations.issue_token(user, data["name"])
         db.session.commit()
         return {"token": raw, "id": token.id, "name": token.name, "expires_at": token.expires_at}

@@ -119,3 +119,45 @@ class ApiToken(db.Model):
     @property
     def is_valid(self) -> bool:
         return self.revoked_at is None and self.expires_at > utcnow() and self.user.active
+
+
+class UserSession(db.Model):
+    """A logged-in browser: the server-side identity a session cookie refers to.
+
+    The cookie carries a random value whose SHA-256 is stored here; a session counts only
+    while its row exists, is not revoked and has not expired, so logging out, changing or
+    resetting the password, disabling the user and an admin's "end sessions" end it on the
+    server, also for a copy of the cookie.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    #: SHA-256 hex digest of the value in the session cookie.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Where the login came from (shown to admins).
+    remote_addr: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(db.Model):
+    """Failed-login counters for usernames that have no account.
+
+    An unknown name is slowed down and locked exactly like a real one, so the answers to
+    repeated wrong passwords do not tell which usernames exist.
+    """
+
+    __tablename__ = "login_failure"
+
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Rows idle for a day are forgotten (bounded table under a spray of made-up names).
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -12,12 +12,13 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit import operations as audit
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import ApiToken, Role, User
+from .models import ApiToken, LoginFailure, Role, User, UserSession
 
 logger = logging.getLogger(__name__)
 
@@ -34,64 +35,121 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
 
 
+def _claim_attempt(table: Any, key: Any, now: datetime) -> tuple[int, datetime | None] | None:
+    """Count one login attempt before its password is checked, in one conditional UPDATE.
+
+    The attempt is counted as a failure up front, with the wait or lock that failure earns;
+    a right password undoes it afterwards. The UPDATE only matches while no wait or lock is
+    running, and the database serialises concurrent UPDATEs of a row (SQLite locks the file,
+    PostgreSQL re-checks the condition on the row it waited for), so parallel attempts each
+    get their own count and no more attempts are checked than the throttle allows.
+    Returns the failures counted with this attempt and the wait it set, or None when a wait
+    or lock is running (nothing counted) or the row does not exist.
+    """
+    config = current_app.config
+    slowdown, lock = config["LOGIN_SLOWDOWN_AFTER"], config["LOGIN_LOCK_AFTER"]
+    column_type = table.next_attempt_at.type
+    # A lock that has passed starts the count afresh (the slowdown applies again).
+    failures = sa.case((table.failed_logins >= lock, 1), else_=sa.func.coalesce(table.failed_logins, 0) + 1)
+    waits = [(failures >= lock, sa.literal(now + timedelta(minutes=config["LOGIN_LOCK_MINUTES"]), column_type))]
+    waits += [(failures == n, sa.literal(now + timedelta(seconds=2 ** (n - slowdown)), column_type))
+              for n in range(slowdown, lock)]
+    values: dict[str, Any] = {"failed_logins": failures, "next_attempt_at": sa.case(*waits, else_=sa.null())}
+    if table is LoginFailure:
+        values["last_attempt_at"] = now
+    statement = (
+        sa.update(table)
+        .where(key, sa.or_(table.next_attempt_at.is_(None), table.next_attempt_at <= now))
+        .values(values)
+        .returning(table.failed_logins, table.next_attempt_at)
+        .execution_options(synchronize_session=False)
+    )
+    row = db.session.execute(statement).first()
+    db.session.commit()  # visible to (and unblocking) every other attempt before the slow hash
+    return None if row is None else (row[0], row[1])
+
+
+def _unknown_name_row(username: str, now: datetime) -> None:
+    """Make sure a counter row exists for a username that has no account."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.last_attempt_at < now - timedelta(days=1)))
+    db.session.execute(insert(LoginFailure).values(
+        username=username, failed_logins=0, last_attempt_at=now).on_conflict_do_nothing())
+
+
+def _refusal(failed_logins: int, next_attempt_at: datetime, now: datetime) -> LoginRefused:
+    """The answer to an attempt made while a wait or lock runs (the password is not checked)."""
+    if failed_logins >= current_app.config["LOGIN_LOCK_AFTER"]:
+        return LoginRefused(_(
+            "Too many failed logins: this account is locked until %(time)s.",
+            time=format_datetime(next_attempt_at, "HH:mm"),
+        ))
+    seconds = max(1, int((next_attempt_at - now).total_seconds() + 0.999))
+    return LoginRefused(_("Too many failed logins: wait %(seconds)s seconds before trying again.", seconds=seconds))
+
+
 def authenticate(username: str, password: str, now: datetime | None = None) -> User:
     """Check a login; throttles and locks the account on repeated failures.
 
-    The caller commits either way, so failure counts persist.
+    Every attempt is counted atomically before its password is checked (see
+    ``_claim_attempt``). Usernames without an account are counted and answered the same
+    way (``LoginFailure``), so that neither the messages nor the work done tell which
+    usernames exist. Commits its own counting; the caller commits the rest.
     """
     now = now or utcnow()
     config = current_app.config
-    user = find_user(username)
+    name = username.strip().lower()
+    claimed = _claim_attempt(User, User.username == name, now)
+    user = None
+    if claimed is None:
+        user = find_user(name)
+        if user is None:
+            _unknown_name_row(name, now)
+            claimed = _claim_attempt(LoginFailure, LoginFailure.username == name, now)
+    if claimed is None:
+        row = user or db.session.get(LoginFailure, name)
+        raise _refusal(row.failed_logins, row.next_attempt_at, now)
+    failures, _wait = claimed
+    user = user or find_user(name)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
-        raise LoginRefused(_("Wrong username or password."))
-    if user.next_attempt_at is not None and now < user.next_attempt_at:
-        if user.failed_logins >= config["LOGIN_LOCK_AFTER"]:
-            raise LoginRefused(_(
-                "Too many failed logins: this account is locked until %(time)s.",
-                time=format_datetime(user.next_attempt_at, "HH:mm"),
-            ))
-        seconds = max(1, int((user.next_attempt_at - now).total_seconds() + 0.999))
-        raise LoginRefused(_(
-            "Too many failed logins: wait %(seconds)s seconds before trying again.", seconds=seconds
-        ))
-    if (user.failed_logins or 0) >= config["LOGIN_LOCK_AFTER"] and user.next_attempt_at is not None:
-        # The lock has passed: count afresh (the slowdown applies again, not an instant re-lock).
-        user.failed_logins = 0
-        user.next_attempt_at = None
-    if not user.check_password(password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        failures = user.failed_logins
+        right = False
+    else:
+        right = user.check_password(password)
+    if not right:
         if failures >= config["LOGIN_LOCK_AFTER"]:
-            user.next_attempt_at = now + timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
-            audit.record(None, "lock", "user", user.id, enterprise_id=user.enterprise_id,
-                         summary=user.username, changes={"failed_logins": failures})
-            logger.warning("account %s locked after %s failed logins", user.username, failures)
-            db.session.flush()
+            if user is not None:
+                audit.record(None, "lock", "user", user.id, enterprise_id=user.enterprise_id,
+                             summary=user.username, changes={"failed_logins": failures})
+                db.session.flush()
+            logger.warning("login name %s locked after %s failed logins", name, failures)
             raise LoginRefused(_(
                 "Too many failed logins: this account is locked for %(minutes)s minutes.",
                 minutes=config["LOGIN_LOCK_MINUTES"],
             ))
-        if failures >= config["LOGIN_SLOWDOWN_AFTER"]:
-            user.next_attempt_at = now + timedelta(seconds=2 ** (failures - config["LOGIN_SLOWDOWN_AFTER"]))
-        db.session.flush()
         raise LoginRefused(_("Wrong username or password."))
-    if not user.active:
-        raise LoginRefused(_("This account is disabled. Ask the administrator."))
+    # The right password: the attempt counted up front is undone, with any failures before it.
     user.failed_logins = 0
     user.next_attempt_at = None
+    if not user.active:
+        db.session.flush()
+        raise LoginRefused(_("This account is disabled. Ask the administrator."))
     user.last_login_at = now
     db.session.flush()
     return user
 
 
 def change_password(user: User, new_password: str, actor: User | None = None) -> None:
-    """Set a new password; other sessions of the user end (session version bump)."""
+    """Set a new password: every session and API token of the user ends (the caller starts a
+    new session for the browser that changed its own password)."""
     user.set_password(new_password)
     user.session_version = (user.session_version or 1) + 1
     user.must_change_password = actor is not None and actor.id != user.id
+    sessions = end_sessions(user)
+    tokens = _revoke_all_tokens(user)
     audit.record(actor or user, "password", "user", user.id, enterprise_id=user.enterprise_id,
-                 summary=user.username)
+                 summary=user.username, changes={"sessions_ended": sessions, "tokens_revoked": tokens})
     db.session.flush()
 
 
@@ -152,9 +210,8 @@ def set_user_active(actor: User, user: User, active: bool) -> None:
     user.active = active
     if not active:
         user.session_version = (user.session_version or 1) + 1
-        for token in db.session.scalars(sa.select(ApiToken).where(
-                ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
-            token.revoked_at = utcnow()
+        end_sessions(user)
+        _revoke_all_tokens(user)
     audit.record(actor, "enable" if active else "disable", "user", user.id,
                  enterprise_id=user.enterprise_id, summary=user.username,
                  changes={"active": [not active, active]})
@@ -183,6 +240,11 @@ def find_token(raw: str) -> ApiToken | None:
     return db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
 
 
+def must_change_message() -> str:
+    return _("This account has a temporary password: log in on the web page and choose a new "
+             "password before using the API.")
+
+
 def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
     token = find_token(raw)
     if token is None or not token.is_valid:
@@ -201,3 +263,69 @@ def revoke_token(actor: User, token: ApiToken) -> None:
     audit.record(actor, "revoke", "api_token", token.id, enterprise_id=token.user.enterprise_id,
                  summary=f"{token.name} {token.prefix}…")
     db.session.flush()
+
+
+def _revoke_all_tokens(user: User) -> int:
+    """Revoke every live API token of ``user``; returns how many."""
+    result = db.session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0
+
+
+# --- server-side sessions ----------------------------------------------------------------
+
+def start_session(user: User, remote_addr: str | None = None, user_agent: str | None = None) -> str:
+    """Open a session for a browser; returns the value its cookie carries (stored hashed)."""
+    now = utcnow()
+    db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id, sa.or_(
+        UserSession.expires_at < now, UserSession.revoked_at.is_not(None))))
+    raw = secrets.token_urlsafe(32)
+    db.session.add(UserSession(
+        user_id=user.id, token_hash=_digest(raw), created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"]),
+        remote_addr=(remote_addr or "")[:64],
+        # Printable only: PostgreSQL refuses NUL, and admins read it.
+        user_agent="".join(c for c in (user_agent or "")[:200] if c.isprintable()),
+    ))
+    db.session.flush()
+    return raw
+
+
+def session_user(user_id: int, raw: str | None) -> User | None:
+    """The user of a live session ``raw`` belonging to ``user_id``, else None."""
+    if not raw:
+        return None
+    row = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == _digest(raw)))
+    now = utcnow()
+    if row is None or row.user_id != user_id or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    if row.last_seen_at is None or now - row.last_seen_at > timedelta(minutes=5):
+        row.last_seen_at = now
+        db.session.commit()
+    return row.user
+
+
+def end_session(raw: str | None) -> None:
+    """Revoke one session (logging out)."""
+    if raw:
+        db.session.execute(sa.update(UserSession).where(
+            UserSession.token_hash == _digest(raw), UserSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+
+
+def live_sessions(user: User) -> int:
+    return db.session.scalar(sa.select(sa.func.count(UserSession.id)).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None), UserSession.expires_at > utcnow())) or 0
+
+
+def end_sessions(user: User, actor: User | None = None) -> int:
+    """Revoke every live session of ``user``; with ``actor`` (an admin's "end sessions") the
+    action is audited. Returns how many ended."""
+    count = live_sessions(user)
+    db.session.execute(sa.update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    if actor is not None:
+        audit.record(actor, "end_sessions", "user", user.id, enterprise_id=user.enterprise_id,
+                     summary=user.username, changes={"sessions_ended": count})
+    db.session.flush()
+    return count

@@ -2,7 +2,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
@@ -18,6 +30,8 @@ from .models import ROLE_LABELS, ApiToken, Role, User
 from .schemas import LoginInput, PasswordChange, UserInput
 
 bp = Blueprint("auth", __name__)
+#: The session-cookie key holding the browser's server-side session (``UserSession``).
+SESSION_KEY = "_sid"
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
@@ -31,7 +45,8 @@ def init_login(app: Flask) -> None:
         ident, _sep, version = user_id.partition(":")
         if not ident.isdigit():
             return None
-        user = db.session.get(User, int(ident))
+        # A cookie counts only while its server-side session lives (see UserSession).
+        user = operations.session_user(int(ident), session.get(SESSION_KEY))
         if user is None or str(user.session_version) != version or not user.active:
             return None
         return user
@@ -65,6 +80,27 @@ def _safe_next(target: str | None) -> str:
     return target if is_local_path(target) else url_for("web.index")
 
 
+def _log_in(user: User) -> None:
+    """Start a server-side session for this browser and put it in the cookie.
+
+    The CSRF token is rotated too: a token seen before the login does not work after it.
+    """
+    raw = operations.start_session(user, request.remote_addr, request.user_agent.string)
+    db.session.commit()
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(field, None)
+    g.pop(field, None)
+    session[SESSION_KEY] = raw
+    login_user(user)
+
+
+def _log_out() -> None:
+    operations.end_session(session.pop(SESSION_KEY, None))
+    db.session.commit()
+    logout_user()
+    session.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -82,7 +118,7 @@ def login():
                 message = str(refused)
             else:
                 db.session.commit()
-                login_user(user)
+                _log_in(user)
                 return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", errors=errors, message=message, values=values), (
         401 if message else 200)
@@ -90,7 +126,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    _log_out()
     return redirect(url_for("auth.login"))
 
 
@@ -107,7 +143,7 @@ def password():
                 user = current_user._get_current_object()  # the proxy itself cannot be logged in
                 operations.change_password(user, data["new_password"])
                 db.session.commit()
-                login_user(user)  # the session id carries the new version
+                _log_in(user)  # every session ended: this browser gets a new one
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("web.index"))
     return render_template("auth/password.html", errors=errors)
@@ -194,7 +230,7 @@ def user_edit(user_id: int):
     user_tokens = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())).all()
     return render_template("admin/user_form.html", user=user, errors=errors, values=values,
-                           tokens=user_tokens, **_form_options())
+                           tokens=user_tokens, sessions=operations.live_sessions(user), **_form_options())
 
 
 @admin_bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -221,4 +257,15 @@ def user_reset_password(user_id: int):
     db.session.commit()
     flash(_("New temporary password for %(name)s: %(password)s — it must be changed at next login.",
             name=user.username, password=temporary), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@admin_bp.route("/users/<int:user_id>/end-sessions", methods=["POST"])
+@require_roles(Role.admin)
+def user_end_sessions(user_id: int):
+    """Log the user out everywhere (their API tokens are revoked one by one on the same page)."""
+    user = db.get_or_404(User, user_id)
+    count = operations.end_sessions(user, actor=current_user)
+    db.session.commit()
+    flash(_("Sessions of %(name)s ended: %(count)s.", count=count, name=user.username), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
