@@ -6,8 +6,8 @@ failed-login counters for usernames without an account (login_failure: unknown n
 throttled like real ones, so lock-out messages do not reveal which usernames exist).
 Existing cookie sessions have no row and end: everyone logs in once more.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-24 10:00:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
