@@ -31,6 +31,21 @@ class OrgKind(str, enum.Enum):
     bureau = "bureau"
 
 
+#: Which organisation kinds a role tag belongs to: an enterprise's contacts carry enterprise
+#: roles only; the bureau's and townships' roles are set by officers on contacts the bureau
+#: owns (no enterprise). Saved filters and the digest select by role within these kinds.
+ROLE_KINDS: dict[str, frozenset[OrgKind]] = {
+    "principal": frozenset({OrgKind.enterprise}),
+    "safety_manager": frozenset({OrgKind.enterprise}),
+    "team_leader": frozenset({OrgKind.enterprise}),
+    "staff": frozenset({OrgKind.enterprise, OrgKind.township, OrgKind.bureau}),
+    "township_official": frozenset({OrgKind.township}),
+    "resident": frozenset({OrgKind.township}),
+    "bureau_staff": frozenset({OrgKind.bureau}),
+}
+ENTERPRISE_ROLES = tuple(role for role, kinds in ROLE_KINDS.items() if OrgKind.enterprise in kinds)
+
+
 ORG_KIND_LABELS = {
     OrgKind.enterprise.value: _l("Enterprise"),
     OrgKind.township.value: _l("Township"),

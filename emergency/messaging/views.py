@@ -41,6 +41,7 @@ from . import groups as group_ops
 from .models import (
     CONTACT_ROLES,
     DELIVERY_STATUS_LABELS,
+    ENTERPRISE_ROLES,
     ORG_KIND_LABELS,
     Campaign,
     CampaignStatus,
@@ -74,7 +75,10 @@ def _choices() -> dict:
         "townships": db.session.scalars(sa.select(Township).order_by(Township.name)).all(),
         "enterprises": db.session.execute(sa.select(Enterprise.id, Enterprise.name)
                                           .where(Enterprise.active.is_(True)).order_by(Enterprise.name)).all(),
-        "roles": CONTACT_ROLES, "org_kinds": ORG_KIND_LABELS, "industries": industries.INDUSTRIES,
+        # An enterprise user is offered its enterprise's roles only (the operation refuses others).
+        "roles": ({code: CONTACT_ROLES[code] for code in ENTERPRISE_ROLES}
+                  if current_user.role == Role.enterprise else CONTACT_ROLES),
+        "org_kinds": ORG_KIND_LABELS, "industries": industries.INDUSTRIES,
     }
 
 
