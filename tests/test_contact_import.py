@@ -156,7 +156,8 @@ def test_export_round_trips_and_is_scoped(as_user, people):
     sheet = load_workbook(io.BytesIO(officer.get("/messaging/contacts/export.xlsx?q=王五").data)).worksheets[0]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[0] == HEADERS
-    assert rows[1:] == [["王五", "+8613700137001", "乡镇/街道", None, "城关镇", "乡镇/街道工作人员", None]]
+    # A mobile number begins with + and is written with the apostrophe that keeps it text (no formula).
+    assert rows[1:] == [["王五", "'+8613700137001", "乡镇/街道", None, "城关镇", "乡镇/街道工作人员", None]]
     # The enterprise user's export holds its own contacts only, never B's.
     ent_a = as_user("ent-a")
     assert upload(ent_a, [row(姓名="周甲厂", 手机="13700137006", 单位类型="", **{"乡镇/街道": ""},
