@@ -56,6 +56,7 @@ from .queries import campaign_select, contact_select, delivery_select, group_sel
 from .schemas import (
     CAMPAIGN_KINDS,
     MAX_BODY,
+    MAX_ID,
     PRIORITIES,
     CampaignInput,
     ContactForm,
@@ -304,7 +305,7 @@ def compose_preview():
     payload.setdefault("title", "preview")
     # Ids from the form are strings; PostgreSQL will not compare them with integer columns.
     for key in ("group_ids", "contact_ids"):
-        payload[key] = [int(v) for v in payload[key] if v.isdigit()]
+        payload[key] = [int(v) for v in payload[key] if v.isdigit() and 0 < int(v) <= MAX_ID]
     return jsonify(campaign_ops.preview(payload))
 
 
@@ -319,8 +320,10 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
 def campaign(campaign_id: int):
     item = _campaign_or_404(campaign_id)
     problems = db.paginate(delivery_select(item, {"problems": True}), per_page=100, max_per_page=500)
+    counts = campaign_ops.counts(item.id)
     return render_template(
-        "messaging/campaign.html", campaign=item, counts=campaign_ops.counts(item.id), problems=problems,
+        "messaging/campaign.html", campaign=item, counts=counts, problems=problems,
+        status_detail=campaign_ops.status_detail(item, counts),
         kinds=CAMPAIGN_KINDS, simulated=get_provider().simulated, resendable=len(campaign_ops.resendable(item)),
         needs_second=campaign_ops.needs_second_person(item), delivery_labels=DELIVERY_STATUS_LABELS,
         explain_error=explain_error,
