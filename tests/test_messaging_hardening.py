@@ -322,3 +322,13 @@ def test_done_means_every_delivery_final_or_past_its_status_window(app, client, 
     client.post("/lang/zh_CN")
     page = client.get(f"/messaging/campaigns/{campaign_id}").get_data(as_text=True)
     assert "已完成（2 条未收到状态回执，已超过查询时限）" in page
+
+
+def test_groups_name_unknown_or_out_of_range_references(client, people, officer_api):
+    for body, field in (({"kind": "static", "member_ids": [9223372036854775808]}, "member_ids.0"),
+                        ({"kind": "static", "member_ids": [424242]}, "member_ids"),
+                        ({"kind": "filter", "criteria": {"township_ids": [2**70]}}, "criteria.township_ids.0"),
+                        ({"kind": "filter", "criteria": {"township_ids": [424242]}}, "criteria.township_ids")):
+        response = client.post("/api/v1/groups", headers=officer_api, json={"name": "组", **body})
+        assert response.status_code == 422, (body, response.get_json())
+        assert fields(response) == {field}, response.get_json()
