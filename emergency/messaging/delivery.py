@@ -72,7 +72,9 @@ def fan_out(campaign_id: int) -> int:
         logger.exception("campaign %s: fan-out failed for good", campaign_id)
         from .campaigns import fail
 
-        fail(campaign_id, f"fan-out failed: {exc.__class__.__name__}: {exc}")
+        cause = getattr(exc, "orig", None) or exc  # the driver's error, without SQLAlchemy's SQL text
+        first_line = (str(cause).splitlines() or [""])[0]
+        fail(campaign_id, f"fan-out failed: {cause.__class__.__name__}: {first_line}")
         return 0
 
 
