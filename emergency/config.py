@@ -127,6 +127,9 @@ class Config:
         self.SMS_RECONCILE_DELAY = float(env.get("SMS_RECONCILE_DELAY", "20"))
         self.SMS_STUCK_SECONDS = int(env.get("SMS_STUCK_SECONDS", "120"))
         self.SMS_STATUS_POLL_MINUTES = int(env.get("SMS_STATUS_POLL_MINUTES", "15"))
+        #: How long after sending a message's status is still asked for (polls of silent ones);
+        #: a campaign is done when every delivery is final or past this window.
+        self.SMS_STATUS_WINDOW_HOURS = float(env.get("SMS_STATUS_WINDOW_HOURS", "24"))
 
         # PDF rendering (emergency/pdf.py): Debian's wkhtmltopdf, hardened on every call.
         self.WKHTMLTOPDF = env.get("WKHTMLTOPDF") or shutil.which("wkhtmltopdf")

@@ -1,7 +1,7 @@
 """Excel sheets with Chinese column headers: templates, exports and all-or-nothing imports.
 
 A domain describes its sheet once (``Sheet``: a title and ``Column``s); this module writes the
-template and the export, reads an uploaded workbook into rows keyed by field, and collects
+template and the export (every cell through ``neutralise``: no exported text becomes a formula), reads an uploaded workbook into rows keyed by field, and collects
 every problem as a ``RowError`` (row as Excel numbers it, column header, reason). Importers
 raise ``ImportRejected`` with all errors at once, so nothing is written unless every row is
 valid.
@@ -72,7 +72,7 @@ class Sheet:
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = self.title
-        sheet.append([c.header for c in self.columns])
+        _append(sheet, [c.header for c in self.columns])
         for cell in sheet[1]:
             cell.font = _HEADER_FONT
             cell.fill = _HEADER_FILL
@@ -84,13 +84,13 @@ class Sheet:
     def template(self, help_rows: Iterable[Iterable[Any]] = ()) -> bytes:
         """Headers, one example row, and a sheet of instructions."""
         workbook, sheet = self._new()
-        sheet.append([c.example for c in self.columns])
+        _append(sheet, [c.example for c in self.columns])
         help_sheet = workbook.create_sheet("填写说明")
-        help_sheet.append(["列", "说明"])
+        _append(help_sheet, ["列", "说明"])
         required = "、".join(c.header for c in self.columns if c.required)
-        help_sheet.append(["必填列", required])
+        _append(help_sheet, ["必填列", required])
         for row in help_rows:
-            help_sheet.append(list(row))
+            _append(help_sheet, row)
         help_sheet.column_dimensions["A"].width = 32
         help_sheet.column_dimensions["B"].width = 60
         return _save(workbook)
@@ -99,7 +99,7 @@ class Sheet:
         """One row per dict (keyed by field); the same columns as the import reads."""
         workbook, sheet = self._new()
         for values in rows:
-            sheet.append([_export_value(values.get(c.field)) for c in self.columns])
+            _append(sheet, [values.get(c.field) for c in self.columns])
         return _save(workbook)
 
     def read(self, stream: IO[bytes], max_rows: int = MAX_ROWS) -> list[tuple[int, dict[str, str]]]:
@@ -160,16 +160,43 @@ class Sheet:
         return errors
 
 
+#: A cell whose text begins with one of these is read as a formula by Excel, LibreOffice
+#: and CSV importers (OWASP "CSV injection"): ``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A value as written into any exported cell: text that could start a formula gets a
+    leading apostrophe (so ``+8613800138000`` is written ``'+8613800138000``).
+
+    Text that already starts with apostrophes before such a character gets one more, so
+    ``restore`` gives back exactly what was exported, whatever it was.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.lstrip("'")[:1] in FORMULA_TRIGGERS:
+        return "'" + value
+    return value
+
+
+def restore(text: str) -> str:
+    """The inverse of ``neutralise`` for a cell read back in (the import side)."""
+    if text.startswith("'") and text.lstrip("'")[:1] in FORMULA_TRIGGERS:
+        return text[1:]
+    return text
+
+
 def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return restore(str(value)).strip()
 
 
-def _export_value(value: Any) -> Any:
-    return "" if value is None else value
+def _append(sheet: Any, values: Iterable[Any]) -> None:
+    """Every row of every sheet written here goes through ``neutralise``."""
+    sheet.append([neutralise(v) for v in values])
 
 
 def _save(workbook: Workbook) -> bytes:

@@ -143,7 +143,8 @@ def test_enterprise_user_imports_only_into_its_own_enterprise(as_user, people):
     assert imported() == []
     # Without the foreign rows: every contact is the enterprise's own, whatever the sheet says.
     response = upload(ent_a, [row(单位类型="", **{"乡镇/街道": ""}, 角色="工作人员"),
-                              row(手机="13700137004", 单位类型="企业", 企业统一社会信用代码=people["own"].credit_code)])
+                              row(手机="13700137004", 单位类型="企业", 企业统一社会信用代码=people["own"].credit_code,
+                                      角色="救援队伍负责人")])
     assert response.status_code == 302
     assert {(c.enterprise_id, c.org_kind) for c in imported()} == {(people["own"].id, OrgKind.enterprise)}
 
@@ -151,14 +152,16 @@ def test_enterprise_user_imports_only_into_its_own_enterprise(as_user, people):
 def test_export_round_trips_and_is_scoped(as_user, people):
     officer = as_user("duty")
     assert upload(officer, [row(), row(姓名="孙乙厂", 手机="13700137005", 单位类型="企业",
-                                       企业统一社会信用代码=people["other"].credit_code)]).status_code == 302
+                                       企业统一社会信用代码=people["other"].credit_code, 角色="工作人员")]).status_code == 302
     sheet = load_workbook(io.BytesIO(officer.get("/messaging/contacts/export.xlsx?q=王五").data)).worksheets[0]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[0] == HEADERS
-    assert rows[1:] == [["王五", "+8613700137001", "乡镇/街道", None, "城关镇", "乡镇/街道工作人员", None]]
+    # A mobile number begins with + and is written with the apostrophe that keeps it text (no formula).
+    assert rows[1:] == [["王五", "'+8613700137001", "乡镇/街道", None, "城关镇", "乡镇/街道工作人员", None]]
     # The enterprise user's export holds its own contacts only, never B's.
     ent_a = as_user("ent-a")
-    assert upload(ent_a, [row(姓名="周甲厂", 手机="13700137006", 单位类型="", **{"乡镇/街道": ""})]).status_code == 302
+    assert upload(ent_a, [row(姓名="周甲厂", 手机="13700137006", 单位类型="", **{"乡镇/街道": ""},
+                                     角色="工作人员")]).status_code == 302
     ent_sheet = load_workbook(io.BytesIO(ent_a.get("/messaging/contacts/export.xlsx").data))
     names = [r[0] for r in ent_sheet.worksheets[0].iter_rows(min_row=2, values_only=True)]
     assert names == ["周甲厂"]

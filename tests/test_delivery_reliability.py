@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from emergency.extensions import db
 from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging import delivery
-from emergency.messaging.models import Campaign, Delivery, DeliveryStatus, OptOut
+from emergency.messaging.models import FINAL, Campaign, Delivery, DeliveryStatus, OptOut
 from scheduler.queue import huey
 
 from .browser import live_server
@@ -77,6 +77,24 @@ def statuses(campaign_id: int) -> dict[str, DeliveryStatus]:
         sa.select(Delivery.phone, Delivery.status).where(Delivery.campaign_id == campaign_id)).all())
 
 
+def attempts(campaign_id: int) -> int:
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.sum(Delivery.attempts)).where(Delivery.campaign_id == campaign_id))
+
+
+def reported(campaign_id: int, expected: int, sweep: bool = False):
+    """Every delivery final (the simulator reports each message delivered) and the campaign done."""
+    def check():
+        if sweep:
+            db.session.rollback()
+            delivery.sweep()
+        found = statuses(campaign_id)
+        campaign = db.session.get(Campaign, campaign_id)
+        return (len(found) == expected and all(s in FINAL for s in found.values())
+                and campaign.status.value == "done" and found)
+    return check
+
+
 def settled(campaign_id: int, expected: int, sweep: bool = False):
     def check():
         if sweep:
@@ -95,6 +113,7 @@ def test_a_flaky_provider_still_gets_every_message_exactly_once(stack, sim):
     final = wait_for(settled(campaign_id, 300), 90, interval=0.5, what="every delivery to settle")
     assert set(final.values()) <= ACCEPTED
     assert sim.count_by_to() == {number: 1 for number in numbers}
+    assert attempts(campaign_id) == sim.create_requests  # one attempt per request the provider saw
     db.session.rollback()
     retried = db.session.scalar(sa.select(sa.func.count()).where(
         Delivery.campaign_id == campaign_id, Delivery.attempts > 1))
@@ -113,15 +132,15 @@ def test_killing_the_worker_mid_fan_out_loses_and_repeats_nothing(stack, sim):
         Delivery.campaign_id == campaign_id, Delivery.status.in_(list(delivery.IN_FLIGHT))))
     assert 0 < len(sim.messages) < 2000 and in_flight > 0
     stack()
-    # The scheduler's sweep finds what the dead worker held and enqueues it again.
-    final = wait_for(settled(campaign_id, 2000, sweep=True), 180, interval=1, what="recovery after SIGKILL")
-    assert set(final.values()) <= ACCEPTED
+    # The scheduler's sweep finds what the dead worker held and enqueues it again; the campaign
+    # is done once every delivery is final (the simulator reports each one delivered).
+    final = wait_for(reported(campaign_id, 2000, sweep=True), 180, interval=1, what="recovery after SIGKILL")
+    assert set(final.values()) == {DeliveryStatus.delivered}
     counts = sim.count_by_to()
     assert len(counts) == 2000
     assert [n for n, c in counts.items() if c != 1] == []
-    db.session.rollback()
-    campaign = db.session.get(Campaign, campaign_id)
-    assert campaign.status.value == "done"
+    # What the dead worker had claimed but not requested spent no attempt.
+    assert attempts(campaign_id) == sim.create_requests == 2000
 
 
 def test_a_dropped_connection_is_resolved_by_asking_the_provider(stack, sim):
@@ -136,6 +155,7 @@ def test_a_dropped_connection_is_resolved_by_asking_the_provider(stack, sim):
     sids = dict(db.session.execute(sa.select(Delivery.phone, Delivery.provider_sid)
                                    .where(Delivery.campaign_id == campaign_id)).all())
     assert {m["to"]: m["sid"] for m in sim.messages} == sids
+    assert attempts(campaign_id) == sim.create_requests == 40
 
 
 def test_permanent_errors_callbacks_and_resend(stack, sim):

@@ -247,7 +247,7 @@ def test_export_contains_exactly_the_filtered_enterprises(officer, register):
 
     rows = read_sheet(officer.get("/enterprises/export.xlsx", query_string={"q": "甲"}).data)
     assert rows[1] == ["甲化工", register[0].credit_code, "危险化学品生产经营储存运输", "大型", "东城街道", "一号路",
-                       "120.200000", "30.100000", "周八", "张三", "+8613800138000", "李四", "+8613900139000"]
+                       "120.200000", "30.100000", "周八", "张三", "'+8613800138000", "李四", "'+8613900139000"]
     assert len(rows) == 2
 
 

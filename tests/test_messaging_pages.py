@@ -238,7 +238,7 @@ def test_a_scheduled_campaign_is_cancelled_before_it_goes(duty, groups):
     assert db.session.get(Campaign, campaign_id).status == CampaignStatus.cancelled
     assert duty.get(f"/messaging/campaigns/{campaign_id}/status.json").get_json()["status"] == "cancelled"
     again = duty.post(f"/messaging/campaigns/{campaign_id}/cancel", follow_redirects=True)
-    assert "Only a campaign that has not started sending can be cancelled." in again.get_data(as_text=True)
+    assert "Only a campaign that has not finished sending can be cancelled." in again.get_data(as_text=True)
     assert phones_of(campaign_id) == {}
     assert duty.post(f"/messaging/campaigns/{campaign_id}/explode").status_code == 404
 

@@ -235,6 +235,8 @@ class _Handler(StreamRequestHandler):
         close = conn_hdr == "close" or (version == "HTTP/1.0" and conn_hdr != "keep-alive")
         length = int(headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            return False  # the client died mid-request: like any server, ignore the truncated request
         try:
             form = parse_qs(raw.decode("utf-8"), keep_blank_values=True) if raw else {}
             status, payload, extra = self.server.sim._handle(method, target, headers, form)
@@ -320,6 +322,9 @@ class TwilioSimulator:
         self._failure_choices: tuple[tuple[int, int | None], ...] = ((429, 20429), (500, None))
         self._rng = random.Random(0)
         self._drop_next = 0
+        #: Every message-create request received, whatever its answer (the SMS bookkeeping's
+        #: attempts are checked against it).
+        self.create_requests = 0
         self._expected_auth = self._auth_header(self.account_sid, self.auth_token)
         self._validator = RequestValidator(self.auth_token)
 
@@ -415,6 +420,7 @@ class TwilioSimulator:
             self._fail_queue.clear()
             self._failure_rate = 0.0
             self._drop_next = 0
+            self.create_requests = 0
             self.invalid_numbers.clear()
             self.landline_numbers.clear()
             self.opted_out_numbers.clear()
@@ -685,6 +691,8 @@ class TwilioSimulator:
         return status, _error(status, code, message), headers
 
     def _create(self, form: dict[str, list[str]]):
+        with self._lock:
+            self.create_requests += 1
         failure = self._injected_failure()
         if failure:
             return failure

@@ -140,6 +140,7 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
 
 def _dump(campaign: Campaign) -> Campaign:
     campaign.counts = campaign_ops.counts(campaign.id)
+    campaign.status_detail = campaign_ops.status_detail(campaign, campaign.counts)
     return campaign
 
 
@@ -207,7 +208,8 @@ def approve_campaign(campaign_id: int):
 @blp.response(200, CampaignSchema)
 @blp.doc(security=BEARER)
 def cancel_campaign(campaign_id: int):
-    """Cancel a campaign that has not started sending."""
+    """Cancel a campaign that has not finished sending (also one stuck in sending): deliveries
+    not yet handed to the provider are not sent."""
     return _action(campaign_id, campaign_ops.cancel)
 
 

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..organisations import industries
 from ..organisations.models import Enterprise
 from ..validation import ValidationError, parse_mobile
-from .models import Contact, ContactGroup, group_member
+from .models import ROLE_KINDS, Contact, ContactGroup, OrgKind, group_member
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,22 @@ def filter_select(criteria: dict[str, Any], enterprise_id: int | None = None) ->
     if criteria.get("high_risk") is True:
         query = query.where(Enterprise.industry.in_(industries.HIGH_RISK_CODES))
     if criteria.get("org_kinds"):
-        query = query.where(Contact.org_kind.in_(criteria["org_kinds"]))
+        query = query.where(Contact.org_kind.in_(criteria["org_kinds"]), _kind_owned())
     if criteria.get("roles"):
-        query = query.where(sa.or_(*[Contact.roles_text.contains(f",{role},") for role in criteria["roles"]]))
+        query = query.where(sa.or_(*[has_role(role) for role in criteria["roles"]]))
     return query
+
+
+def _kind_owned() -> sa.ColumnElement[bool]:
+    """A contact counts as the bureau's or a township's only when the bureau owns it (no enterprise)."""
+    return sa.or_(Contact.org_kind == OrgKind.enterprise, Contact.enterprise_id.is_(None))
+
+
+def has_role(role: str) -> sa.ColumnElement[bool]:
+    """Contacts carrying ``role`` on a contact of a kind the role belongs to (``ROLE_KINDS``):
+    a bureau role tag on an enterprise's contact (written before the rule, or directly) is ignored."""
+    kinds = ROLE_KINDS.get(role, frozenset(OrgKind))
+    return sa.and_(Contact.roles_text.contains(f",{role},"), Contact.org_kind.in_(list(kinds)), _kind_owned())
 
 
 def normalise_phones(raw_phones: list[str]) -> tuple[list[str], list[str]]:

@@ -18,7 +18,16 @@ from ..timeutil import utcnow
 from ..transactions import on_commit
 from . import settings
 from .audience import normalise_phones
-from .models import FINAL, Campaign, CampaignStatus, Delivery, DeliveryStatus
+from .models import (
+    FINAL,
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ContactGroup,
+    Delivery,
+    DeliveryStatus,
+)
+from .providers import ConsoleProvider
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +65,7 @@ def create_campaign(actor, data: dict[str, Any], *, enterprise_id: int | None = 
         if existing is not None:
             return existing
     audience = {k: data.get(k) or [] for k in ("group_ids", "contact_ids")}
+    check_references(audience)
     audience["phones"], audience["invalid_phones"] = normalise_phones(data.get("phones") or [])
     if not any(audience.values()):
         raise ValidationError({"group_ids": [_("Choose at least one group, contact or number.")]})
@@ -73,6 +83,22 @@ def create_campaign(actor, data: dict[str, Any], *, enterprise_id: int | None = 
     if not needs_second_person(campaign):
         _approve(actor, campaign, automatic=True)
     return campaign
+
+
+def check_references(audience: dict[str, Any]) -> None:
+    """Every group and contact a campaign names must exist (a field error lists those that do not)."""
+    errors: dict[str, list[str]] = {}
+    for field, model in (("group_ids", ContactGroup), ("contact_ids", Contact)):
+        ids = sorted(set(audience.get(field) or []))
+        found: set[int] = set()
+        for start in range(0, len(ids), 500):
+            found.update(db.session.scalars(sa.select(model.id).where(model.id.in_(ids[start:start + 500]))))
+        missing = ", ".join(str(i) for i in ids if i not in found)
+        if missing:
+            errors[field] = [_("No such group: %(ids)s", ids=missing) if field == "group_ids"
+                             else _("No such contact: %(ids)s", ids=missing)]
+    if errors:
+        raise ValidationError(errors)
 
 
 def approve(actor, campaign: Campaign) -> None:
@@ -125,14 +151,48 @@ def release_due(now: datetime | None = None) -> int:
     return count
 
 
+CANCELLABLE = (CampaignStatus.awaiting_approval, CampaignStatus.scheduled, CampaignStatus.sending)
+
+
 def cancel(actor, campaign: Campaign) -> None:
-    if campaign.status not in (CampaignStatus.awaiting_approval, CampaignStatus.scheduled):
-        raise ValidationError({"status": [_("Only a campaign that has not started sending can be cancelled.")]})
-    campaign.status = CampaignStatus.cancelled
-    campaign.cancelled_at = utcnow()
+    """Stop a campaign that has not finished: nothing more goes to the provider.
+
+    A sending campaign (also one whose fan-out is stuck) can be cancelled: its deliveries not
+    yet handed to the provider become ``cancelled``; those already with the provider go on.
+    """
+    now = utcnow()
+    changed = db.session.execute(
+        sa.update(Campaign).where(Campaign.id == campaign.id, Campaign.status.in_(CANCELLABLE))
+        .values(status=CampaignStatus.cancelled, cancelled_at=now, finished_at=sa.func.coalesce(
+            Campaign.finished_at, now)).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        db.session.refresh(campaign)
+        raise ValidationError({"status": [_("Only a campaign that has not finished sending can be cancelled.")]})
+    stopped = db.session.execute(
+        sa.update(Delivery).where(Delivery.campaign_id == campaign.id,
+                                  Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.queued]))
+        .values(status=DeliveryStatus.cancelled, failed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(campaign)
     audit.record(actor, "cancel", "campaign", campaign.id, enterprise_id=campaign.enterprise_id,
-                 summary=campaign.title)
+                 summary=campaign.title, changes={"unsent": stopped} if stopped else None)
     db.session.flush()
+
+
+def fail(campaign_id: int, reason: str) -> bool:
+    """End a campaign whose fan-out failed for good, with the reason (audited). Idempotent."""
+    now = utcnow()
+    changed = db.session.execute(
+        sa.update(Campaign).where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending)
+        .values(status=CampaignStatus.failed, failure_reason=reason[:300], finished_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed:
+        campaign = db.session.get(Campaign, campaign_id)
+        db.session.refresh(campaign)
+        audit.record(None, "fail", "campaign", campaign_id, enterprise_id=campaign.enterprise_id,
+                     summary=campaign.title, changes={"reason": reason[:300]})
+    db.session.commit()
+    return bool(changed)
 
 
 def resendable(campaign: Campaign) -> list[Delivery]:
@@ -169,7 +229,32 @@ def counts(campaign_id: int) -> dict[str, int]:
     result["acknowledged"] = db.session.scalar(sa.select(sa.func.count()).where(
         Delivery.campaign_id == campaign_id, Delivery.acknowledged_at.is_not(None))) or 0
     result["final"] = sum(result[s.value] for s in FINAL)
+    # Sent but never reported delivered or not: still awaited, or past the status window.
+    from .delivery import awaiting_report
+
+    result["awaiting_report"] = result["no_report"] = 0
+    if result["sent"]:
+        awaiting, reportable = db.session.execute(sa.select(
+            sa.func.count().filter(awaiting_report()), sa.func.count()).where(
+            Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.sent,
+            Delivery.provider != ConsoleProvider.name)).one()
+        result["awaiting_report"], result["no_report"] = awaiting, reportable - awaiting
     return result
+
+
+def status_detail(campaign: Campaign, numbers: dict[str, int]) -> str | None:
+    """What the campaign's status means beyond its name, for the page and the API."""
+    if campaign.status == CampaignStatus.failed:
+        return _("Failed: %(reason)s", reason=campaign.failure_reason or "")
+    if campaign.status == CampaignStatus.done and numbers.get("no_report"):
+        return _("Completed (%(n)s without a status report, past the time they are asked for)",
+                 n=numbers["no_report"])
+    if campaign.status == CampaignStatus.cancelled and numbers.get("cancelled"):
+        return _("Cancelled (%(n)s not sent)", n=numbers["cancelled"])
+    if campaign.status == CampaignStatus.sending and numbers.get("awaiting_report") and not any(
+            numbers.get(s.value) for s in (DeliveryStatus.pending, DeliveryStatus.queued, DeliveryStatus.sending)):
+        return _("All handed to the provider; waiting for %(n)s status reports", n=numbers["awaiting_report"])
+    return None
 
 
 def preview(data: dict[str, Any]) -> dict[str, Any]:

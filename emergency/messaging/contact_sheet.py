@@ -87,6 +87,11 @@ def parse_rows(stream: IO[bytes], actor: User) -> list[tuple[int, dict[str, Any]
                 field_columns={"township_id": "township", "enterprise_id": "enterprise"}))
             loaded = None
         if loaded is not None and not row_errors:
+            for field, messages in contact_ops.kind_errors(actor, loaded["org_kind"], loaded["enterprise_id"],
+                                                           loaded["roles"]).items():
+                column = SHEET.header({"enterprise_id": "enterprise"}.get(field, field))
+                row_errors.extend(RowError(row_number, column, message) for message in messages)
+        if loaded is not None and not row_errors:
             key = (loaded["mobile"], loaded["org_kind"], loaded["enterprise_id"], loaded["township_id"])
             if key in seen:
                 row_errors.append(RowError(row_number, SHEET.header("mobile"),

@@ -8,10 +8,11 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from ..audit import operations as audit
+from ..auth.models import Role
 from ..extensions import db
 from ..organisations.models import Enterprise
 from ..timeutil import utcnow
-from .models import Contact, OptOut, OrgKind
+from .models import CONTACT_ROLES, ROLE_KINDS, Contact, OptOut, OrgKind
 
 _NOT_AUDITED = frozenset({"created_at", "updated_at"})
 REGISTER_ROLES = {
@@ -20,7 +21,30 @@ REGISTER_ROLES = {
 }
 
 
-def _apply(contact: Contact, data: dict[str, Any]) -> None:
+def kind_errors(actor, org_kind: OrgKind | None, enterprise_id: int | None, roles: list[str]) -> dict[str, list[str]]:
+    """What is wrong with a contact's organisation kind and role tags, by field.
+
+    Role tags belong to the organisation kind; an enterprise's contacts carry enterprise roles
+    only, and only officers set the bureau's and townships' kinds and roles — on contacts the
+    bureau owns (no enterprise). The digest and officers' groups rely on this.
+    """
+    errors: dict[str, list[str]] = {}
+    by_enterprise_user = getattr(actor, "role", None) == Role.enterprise
+    if by_enterprise_user and org_kind != OrgKind.enterprise:
+        errors["org_kind"] = [_("An enterprise user keeps its own enterprise's contacts only: the organisation "
+                                "type must be enterprise.")]
+    elif org_kind in (OrgKind.bureau, OrgKind.township) and enterprise_id is not None:
+        errors["enterprise_id"] = [_("A contact of the bureau or of a township belongs to no enterprise: "
+                                     "leave the enterprise empty.")]
+    kind = OrgKind.enterprise if by_enterprise_user else org_kind
+    wrong = [role for role in roles if role in ROLE_KINDS and kind not in ROLE_KINDS[role]]
+    if wrong:
+        errors["roles"] = [_("Not a role of this organisation type: %(roles)s.",
+                             roles="、".join(str(CONTACT_ROLES[r]) for r in wrong))]
+    return errors
+
+
+def _apply(contact: Contact, data: dict[str, Any], actor=None) -> None:
     for key, value in data.items():
         if key == "roles":
             contact.roles = value
@@ -39,11 +63,14 @@ def _apply(contact: Contact, data: dict[str, Any]) -> None:
             # An enterprise's escalation stays inside the enterprise (and never reveals another's people).
             raise ValidationError({"backup_contact_id": [_("The backup of an enterprise's contact must be a contact "
                                                            "of the same enterprise.")]})
+    errors = kind_errors(actor, contact.org_kind, contact.enterprise_id, contact.roles)
+    if errors:
+        raise ValidationError(errors)
 
 
 def create_contact(actor, data: dict[str, Any]) -> Contact:
     contact = Contact(roles_text=",")
-    _apply(contact, data)
+    _apply(contact, data, actor)
     db.session.add(contact)
     db.session.flush()
     audit.record(actor, "create", "contact", contact.id, enterprise_id=contact.enterprise_id,
@@ -57,7 +84,7 @@ def update_contact(actor, contact: Contact, data: dict[str, Any]) -> dict:
         if changed:
             raise ValidationError({k: [_("This contact follows the enterprise register: change it there.")]
                                    for k in changed})
-    _apply(contact, data)
+    _apply(contact, data, actor)
     changes = audit.pending_changes(contact, exclude=_NOT_AUDITED)
     if changes:
         audit.record(actor, "update", "contact", contact.id, enterprise_id=contact.enterprise_id,

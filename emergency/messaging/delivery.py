@@ -25,7 +25,7 @@ from . import audience, contacts, settings
 from .models import (
     IN_FLIGHT, Campaign, CampaignStatus, Delivery, DeliveryStatus, OptOut,
 )
-from .providers import Provider, SendFailed, get_provider
+from .providers import ConsoleProvider, Provider, SendFailed, get_provider
 
 logger = logging.getLogger(__name__)
 D = Delivery.__table__
@@ -51,8 +51,34 @@ def _tasks():
 
 # --- fan-out ---------------------------------------------------------------------------
 
+#: Errors that may pass (the database busy or gone for a moment): the task's retry and the
+#: sweep run the fan-out again. Anything else will fail the same way every time.
+TRANSIENT_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+
+
 def fan_out(campaign_id: int) -> int:
-    """Expand recipients into deliveries (once), then queue them in batches. Idempotent."""
+    """Expand recipients into deliveries (once), then queue them in batches. Idempotent.
+
+    A fan-out that fails for good (the audience cannot be expanded, e.g. an id no database
+    key holds, stored before ids were checked) ends the campaign as ``failed`` with the
+    reason, instead of being retried by every sweep for ever.
+    """
+    try:
+        return _fan_out(campaign_id)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        db.session.rollback()
+        logger.exception("campaign %s: fan-out failed for good", campaign_id)
+        from .campaigns import fail
+
+        cause = getattr(exc, "orig", None) or exc  # the driver's error, without SQLAlchemy's SQL text
+        first_line = (str(cause).splitlines() or [""])[0]
+        fail(campaign_id, f"fan-out failed: {cause.__class__.__name__}: {first_line}")
+        return 0
+
+
+def _fan_out(campaign_id: int) -> int:
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.status != CampaignStatus.sending:
         return 0
@@ -147,6 +173,12 @@ def send_batch(ids: Iterable[int]) -> None:
     if not ids:
         return
     provider = get_provider(app)
+    # Deliveries of a campaign cancelled meanwhile never go out.
+    db.session.execute(
+        sa.update(D).where(D.c.id.in_(ids), D.c.status.in_([DeliveryStatus.pending.value, DeliveryStatus.queued.value]),
+                           D.c.campaign_id.in_(sa.select(Campaign.id).where(
+                               Campaign.status == CampaignStatus.cancelled)))
+        .values(status=DeliveryStatus.cancelled.value, failed_at=now, updated_at=now))
     claimed = db.session.execute(
         sa.update(D)
         .where(D.c.id.in_(ids), D.c.status == DeliveryStatus.queued.value,
@@ -263,10 +295,13 @@ def reconcile(delivery_id: int) -> str:
             db.session.commit()
             logger.info("delivery %s: provider had accepted it as %s", delivery_id, sid)
             return "found"
-    # The provider never took it: send again (this is not a duplicate).
+    # The provider never took it: send again (this is not a duplicate). The attempt claimed for
+    # it is given back: the worker died before the request (the claim counts it in advance),
+    # or the request left no trace at the provider. ``attempts`` counts what the provider saw.
     changed = db.session.execute(
         sa.update(D).where(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
-        .values(status=DeliveryStatus.queued.value, next_attempt_at=None, updated_at=now)).rowcount
+        .values(status=DeliveryStatus.queued.value, next_attempt_at=None, updated_at=now,
+                attempts=sa.case((D.c.attempts > 0, D.c.attempts - 1), else_=0))).rowcount
     db.session.commit()
     if changed:
         _tasks().send_batch([delivery_id])
@@ -305,12 +340,25 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     return found
 
 
+def status_window(now: datetime | None = None) -> datetime:
+    """Messages sent before this are past their status window: no report is awaited any more."""
+    return (now or utcnow()) - timedelta(hours=current_app.config["SMS_STATUS_WINDOW_HOURS"])
+
+
+def awaiting_report(now: datetime | None = None) -> sa.ColumnElement[bool]:
+    """Sent deliveries whose final status may still come (callback or poll). The console
+    provider reports nothing after ``sent``: its messages await nothing."""
+    return sa.and_(Delivery.status == DeliveryStatus.sent, Delivery.provider != ConsoleProvider.name,
+                   sa.or_(Delivery.sent_at.is_(None), Delivery.sent_at > status_window(now)))
+
+
 def finish_campaigns(campaign_ids: Iterable[int]) -> None:
-    """A sending campaign whose fan-out finished and with no delivery in flight is done."""
+    """A sending campaign is done when its fan-out finished and every delivery is final, or
+    sent and past its status window (the campaign page says how many never reported)."""
     for campaign_id in set(campaign_ids):
-        in_flight = db.session.scalar(sa.select(sa.func.count()).where(
-            Delivery.campaign_id == campaign_id, Delivery.status.in_(list(IN_FLIGHT))))
-        if in_flight == 0:
+        open_ = db.session.scalar(sa.select(sa.func.count()).where(
+            Delivery.campaign_id == campaign_id, sa.or_(Delivery.status.in_(list(IN_FLIGHT)), awaiting_report())))
+        if open_ == 0:
             db.session.execute(sa.update(Campaign).where(
                 Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending,
                 Campaign.fanned_out_at.is_not(None))
@@ -387,7 +435,7 @@ def poll_silent(now: datetime | None = None, limit: int = 500) -> int:
     quiet_for = timedelta(minutes=current_app.config["SMS_STATUS_POLL_MINUTES"])
     ids = db.session.scalars(sa.select(Delivery.id).where(
         Delivery.status == DeliveryStatus.sent, Delivery.provider == "twilio",
-        Delivery.updated_at < now - quiet_for, Delivery.sent_at > now - timedelta(days=3)).limit(limit)).all()
+        Delivery.updated_at < now - quiet_for, Delivery.sent_at > status_window(now)).limit(limit)).all()
     for delivery_id in ids:
         _tasks().poll_status(delivery_id)
     return len(ids)

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 
 from ..audit import operations as audit
 from ..extensions import db
+from ..organisations.models import Township
 from .models import Contact, ContactGroup
 
 
@@ -24,6 +25,12 @@ def _apply(group: ContactGroup, data: dict[str, Any]) -> None:
         group.members = list(members)
         group.criteria = {}
     else:
+        township_ids = sorted(set((data.get("criteria") or {}).get("township_ids") or []))
+        known = set(db.session.scalars(sa.select(Township.id).where(Township.id.in_(township_ids))))
+        missing = [i for i in township_ids if i not in known]
+        if missing:
+            raise ValidationError({"criteria": {"township_ids": [
+                _("No such township: %(ids)s", ids=", ".join(map(str, missing)))]}})
         group.members = []
         group.criteria = {k: v for k, v in (data.get("criteria") or {}).items() if v not in (None, [], "")}
 

@@ -31,6 +31,21 @@ class OrgKind(str, enum.Enum):
     bureau = "bureau"
 
 
+#: Which organisation kinds a role tag belongs to: an enterprise's contacts carry enterprise
+#: roles only; the bureau's and townships' roles are set by officers on contacts the bureau
+#: owns (no enterprise). Saved filters and the digest select by role within these kinds.
+ROLE_KINDS: dict[str, frozenset[OrgKind]] = {
+    "principal": frozenset({OrgKind.enterprise}),
+    "safety_manager": frozenset({OrgKind.enterprise}),
+    "team_leader": frozenset({OrgKind.enterprise}),
+    "staff": frozenset({OrgKind.enterprise, OrgKind.township, OrgKind.bureau}),
+    "township_official": frozenset({OrgKind.township}),
+    "resident": frozenset({OrgKind.township}),
+    "bureau_staff": frozenset({OrgKind.bureau}),
+}
+ENTERPRISE_ROLES = tuple(role for role, kinds in ROLE_KINDS.items() if OrgKind.enterprise in kinds)
+
+
 ORG_KIND_LABELS = {
     OrgKind.enterprise.value: _l("Enterprise"),
     OrgKind.township.value: _l("Township"),
@@ -123,6 +138,8 @@ class CampaignStatus(str, enum.Enum):
     sending = "sending"
     done = "done"
     cancelled = "cancelled"
+    #: The fan-out failed for good (``failure_reason`` says why); nothing more is sent.
+    failed = "failed"
 
 
 class Campaign(db.Model):
@@ -154,6 +171,8 @@ class Campaign(db.Model):
     fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why the campaign failed (status ``failed``), for the officer and the API.
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(300))
     #: The enterprise that sends it (its own staff); NULL for the bureau.
     enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprise.id"), index=True)
     #: What caused it, e.g. "drill_occurrence:12" — lets callers find their campaign again.
@@ -174,15 +193,17 @@ class DeliveryStatus(str, enum.Enum):
     failed = "failed"
     opted_out = "opted_out"
     invalid = "invalid"
+    #: Its campaign was cancelled before the message went to the provider.
+    cancelled = "cancelled"
 
 
 FINAL = frozenset({DeliveryStatus.delivered, DeliveryStatus.undelivered, DeliveryStatus.failed,
-                   DeliveryStatus.opted_out, DeliveryStatus.invalid})
+                   DeliveryStatus.opted_out, DeliveryStatus.invalid, DeliveryStatus.cancelled})
 IN_FLIGHT = frozenset({DeliveryStatus.pending, DeliveryStatus.queued, DeliveryStatus.sending})
 DELIVERY_STATUS_LABELS = {
     "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
     "delivered": _l("Delivered"), "undelivered": _l("Undelivered"), "failed": _l("Failed"),
-    "opted_out": _l("Opted out"), "invalid": _l("Invalid number"),
+    "opted_out": _l("Opted out"), "invalid": _l("Invalid number"), "cancelled": _l("Cancelled"),
 }
 #: What the provider's error codes mean, for the duty officer (the raw message is kept too).
 ERROR_EXPLANATIONS = {

@@ -20,6 +20,14 @@ CAMPAIGN_KINDS = {
 PRIORITIES = {"urgent": _l("Urgent: goes at once, day or night"), "normal": _l("Normal: waits out quiet hours")}
 #: A long SMS is many parts; beyond this the message should be a notice with a link.
 MAX_BODY = 670
+#: The largest id a database integer key holds (BIGINT); beyond it an id cannot name a record.
+MAX_ID = 2**63 - 1
+
+
+def record_id(**kwargs) -> fields.Integer:
+    """An id referring to a record: a positive integer a database key can hold (whether the
+    record exists is checked by the operation, as a field error too)."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class ContactInput(BaseSchema):
@@ -60,7 +68,7 @@ class ContactSchema(BaseSchema):
 
 
 class CriteriaSchema(BaseSchema):
-    township_ids = fields.List(fields.Integer(), load_default=list)
+    township_ids = fields.List(record_id(), load_default=list)
     industries = fields.List(fields.String(validate=validate.OneOf([i.code for i in industries.INDUSTRIES])),
                              load_default=list)
     high_risk = fields.Boolean(allow_none=True, load_default=None)
@@ -71,7 +79,7 @@ class CriteriaSchema(BaseSchema):
 class GroupInput(BaseSchema):
     name = text(100)
     kind = fields.String(required=True, validate=validate.OneOf(["static", "filter"]))
-    member_ids = fields.List(fields.Integer(), load_default=list)
+    member_ids = fields.List(record_id(), load_default=list)
     criteria = fields.Nested(CriteriaSchema, load_default=dict)
 
     @validates_schema
@@ -96,8 +104,8 @@ class CampaignInput(BaseSchema):
     body = text(MAX_BODY, metadata={"description": "SMS text; Chinese is sent as UCS-2 (70/67 characters a part)"})
     priority = fields.String(required=True, validate=validate.OneOf(list(PRIORITIES)))
     ack_requested = fields.Boolean(load_default=False)
-    group_ids = fields.List(fields.Integer(), load_default=list)
-    contact_ids = fields.List(fields.Integer(), load_default=list)
+    group_ids = fields.List(record_id(), load_default=list)
+    contact_ids = fields.List(record_id(), load_default=list)
     phones = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
     send_at = fields.AwareDateTime(allow_none=True, load_default=None,
                                    metadata={"description": "Send later (ISO 8601 with zone); empty: now"})
@@ -131,6 +139,11 @@ class CampaignSchema(BaseSchema):
     approved_at = fields.AwareDateTime(allow_none=True)
     released_at = fields.AwareDateTime(allow_none=True)
     finished_at = fields.AwareDateTime(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    failure_reason = fields.String(allow_none=True, metadata={"description": "Why a failed campaign failed"})
+    status_detail = fields.String(allow_none=True, metadata={
+        "description": "What the status means here: why it failed, how many never reported a status when done, "
+                       "how many reports are awaited while sending"})
     author = fields.Function(lambda c: c.author.username if c.author else None)
     approver = fields.Function(lambda c: c.approver.username if c.approver else None)
     parts = fields.Function(lambda c: count_parts(c.body).parts)

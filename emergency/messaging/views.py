@@ -41,6 +41,7 @@ from . import groups as group_ops
 from .models import (
     CONTACT_ROLES,
     DELIVERY_STATUS_LABELS,
+    ENTERPRISE_ROLES,
     ORG_KIND_LABELS,
     Campaign,
     CampaignStatus,
@@ -74,7 +75,10 @@ def _choices() -> dict:
         "townships": db.session.scalars(sa.select(Township).order_by(Township.name)).all(),
         "enterprises": db.session.execute(sa.select(Enterprise.id, Enterprise.name)
                                           .where(Enterprise.active.is_(True)).order_by(Enterprise.name)).all(),
-        "roles": CONTACT_ROLES, "org_kinds": ORG_KIND_LABELS, "industries": industries.INDUSTRIES,
+        # An enterprise user is offered its enterprise's roles only (the operation refuses others).
+        "roles": ({code: CONTACT_ROLES[code] for code in ENTERPRISE_ROLES}
+                  if current_user.role == Role.enterprise else CONTACT_ROLES),
+        "org_kinds": ORG_KIND_LABELS, "industries": industries.INDUSTRIES,
     }
 
 
@@ -315,8 +319,10 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
 def campaign(campaign_id: int):
     item = _campaign_or_404(campaign_id)
     problems = db.paginate(delivery_select(item, {"problems": True}), per_page=100, max_per_page=500)
+    counts = campaign_ops.counts(item.id)
     return render_template(
-        "messaging/campaign.html", campaign=item, counts=campaign_ops.counts(item.id), problems=problems,
+        "messaging/campaign.html", campaign=item, counts=counts, problems=problems,
+        status_detail=campaign_ops.status_detail(item, counts),
         kinds=CAMPAIGN_KINDS, simulated=get_provider().simulated, resendable=len(campaign_ops.resendable(item)),
         needs_second=campaign_ops.needs_second_person(item), delivery_labels=DELIVERY_STATUS_LABELS,
         explain_error=explain_error,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from emergency.extensions import db
 from emergency.messaging import campaigns as campaign_ops
+from emergency.messaging.audience import has_role
 from emergency.messaging.models import Campaign, Contact, OrgKind
 from emergency.organisations.models import Enterprise, Jurisdiction, Township
 from emergency.timeutil import local_today, to_local
@@ -195,8 +196,10 @@ def digest(today: date | None = None) -> bool:
     figures = overdue_figures(today)
     if not figures["drills"] and not figures["actions"]:
         return False
+    # The bureau's own staff: a bureau contact the bureau owns (no enterprise), never a contact an
+    # enterprise could have tagged (the digest names other enterprises' overdue work).
     staff = db.session.scalars(sa.select(Contact.id).where(
-        Contact.org_kind == OrgKind.bureau, Contact.roles_text.like("%,bureau_staff,%"),
+        Contact.org_kind == OrgKind.bureau, Contact.enterprise_id.is_(None), has_role("bureau_staff"),
         Contact.active.is_(True)).order_by(Contact.id)).all()
     if not staff:
         logger.warning("drill digest %s: no active bureau staff contact to send it to", today)
