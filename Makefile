@@ -21,6 +21,7 @@ run: system-deps install db
 	PORT=$(PORT) HOST=$(HOST) $(BIN)/honcho start -f Procfile
 
 test: system-deps-test install
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(STAMP): setup.cfg pyproject.toml

@@ -4,4 +4,4 @@ Bind address, workers and the access log stay on the Procfile's command line. Th
 redacts calendar-feed tokens from every access-log line (emergency/access_log.py): a feed URL
 is its own credential. Keep it when changing `access_log_format` or logging elsewhere.
 """
-logger_class = "emergency.access_log.GunicornLogger"
+logger_class = "emergency.core.access_log.GunicornLogger"

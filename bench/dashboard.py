@@ -65,10 +65,10 @@ def insert(conn, table, rows: list[dict]) -> None:
 def load(app, args, today: date) -> dict[str, int]:
     """The county, in bulk. Returns the row counts."""
     from emergency.auth.models import Role, User
-    from emergency.extensions import db
+    from emergency.core.extensions import db
     from emergency.organisations import industries
     from emergency.organisations.models import Enterprise, Jurisdiction, Township
-    from emergency.timeutil import SHANGHAI, utcnow
+    from emergency.core.timeutil import SHANGHAI, utcnow
     from plans.drills import recurrence
     from plans.drills.models import CorrectiveAction, Drill, DrillCycle, Occurrence
     from plans.drills.occurrences import HORIZON_DAYS, cycle_key
@@ -184,7 +184,7 @@ def run(name: str, url: str, args, today: date) -> None:
     from flask_migrate import upgrade
 
     from emergency import create_app
-    from emergency.extensions import db
+    from emergency.core.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
@@ -222,7 +222,7 @@ def main() -> None:
     parser.add_argument("--actions", type=int, default=5000)
     args = parser.parse_args()
 
-    from emergency.timeutil import local_today
+    from emergency.core.timeutil import local_today
 
     today = local_today()
     print(f"Drill dashboard benchmark, {today.isoformat()}, seed {args.seed}, {args.runs} runs after "
@@ -234,7 +234,7 @@ def main() -> None:
         return
     from sqlalchemy.engine import make_url
 
-    from emergency.config import normalise_database_url
+    from emergency.core.config import normalise_database_url
 
     url = make_url(normalise_database_url(args.pg_url))
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")

@@ -142,7 +142,7 @@ def make_app():
     from flask_migrate import upgrade
 
     from emergency import create_app
-    from emergency.extensions import db
+    from emergency.core.extensions import db
 
     folder = Path(tempfile.mkdtemp(prefix="bench-docx-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}", "WTF_CSRF_ENABLED": False,

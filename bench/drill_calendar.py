@@ -43,7 +43,7 @@ def populate(db, enterprises: int, weeks: int, today: date) -> None:
     import sqlalchemy as sa
 
     from emergency.organisations.models import Enterprise, Jurisdiction, Township
-    from emergency.timeutil import SHANGHAI
+    from emergency.core.timeutil import SHANGHAI
     from plans.drills.models import DrillCycle, Occurrence
 
     county = Jurisdiction(name="基准县", area_code="330998", bureau_name="基准县应急管理局")
@@ -96,7 +96,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from emergency import create_app
-    from emergency.extensions import db
+    from emergency.core.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
     with app.test_request_context():

@@ -83,7 +83,7 @@ def system(sim: dict[str, str], numbers: list[str], concurrency: int, database: 
     if database and database.startswith("postgres"):
         import sqlalchemy as sa
 
-        from emergency.config import normalise_database_url
+        from emergency.core.config import normalise_database_url
 
         engine = sa.create_engine(normalise_database_url(database))
         with engine.begin() as conn:
@@ -103,7 +103,7 @@ def system(sim: dict[str, str], numbers: list[str], concurrency: int, database: 
         import sqlalchemy as sa
 
         from emergency import create_app
-        from emergency.extensions import db
+        from emergency.core.extensions import db
         from emergency.messaging import campaigns
         from emergency.messaging.models import Delivery, DeliveryStatus
 

@@ -5,7 +5,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .extensions import db
+from emergency.core.extensions import db
+from emergency import demo as demo_data
+from emergency.organisations.models import Jurisdiction
+from emergency.auth import operations
+from emergency.auth.schemas import UserInput, check_password_strength
+from emergency.workdays.cli import calendar_cli
 
 
 def register_cli(app: Flask) -> None:
@@ -15,7 +20,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
     def demo_load(if_empty: bool) -> None:
         """Create the fictional county 示范县 with townships, 40 enterprises and users."""
-        from . import demo as demo_data
 
         if not demo_data.is_empty():
             if if_empty:
@@ -51,7 +55,6 @@ def register_cli(app: Flask) -> None:
         """Configure the county of a new installation."""
         import sqlalchemy as sa
 
-        from .organisations.models import Jurisdiction
 
         if not (len(area_code) == 6 and area_code.isdigit()):
             raise click.BadParameter("six digits", param_hint="--area-code")
@@ -74,8 +77,6 @@ def register_cli(app: Flask) -> None:
         """Create a user (the first admin of a new installation)."""
         from marshmallow import ValidationError
 
-        from .auth import operations
-        from .auth.schemas import UserInput, check_password_strength
 
         try:
             check_password_strength(password)
@@ -90,6 +91,5 @@ def register_cli(app: Flask) -> None:
     for group in (demo, county, users):
         app.cli.add_command(group)
 
-    from .workdays.cli import calendar_cli
 
     app.cli.add_command(calendar_cli)

@@ -12,14 +12,18 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from .audit import operations as audit
-from .auth import operations as auth_ops
-from .auth.models import Role, User
-from .extensions import db
-from .messaging.contacts import sync_enterprise_contacts
-from .organisations import credit_code
-from .organisations.models import Enterprise, Jurisdiction, Township
-from .organisations.obligations import has_obligation
+from emergency.audit import operations as audit
+from emergency.auth import operations as auth_ops
+from emergency.auth.models import Role, User
+from emergency.core.extensions import db
+from emergency.messaging.contacts import sync_enterprise_contacts
+from emergency.organisations import credit_code
+from emergency.organisations.models import Enterprise, Jurisdiction, Township
+from emergency.organisations.obligations import has_obligation
+from plans.drills import cycles, occurrences, records
+from plans.drills.models import Occurrence
+from plans.plan import operations as plan_ops
+from emergency.core.timeutil import SHANGHAI, local_today, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -160,11 +164,7 @@ def _plans_and_drills(rng: random.Random) -> None:
     weeks' drills (some missed, so that the overdue lists and dashboards have something to show)."""
     from datetime import datetime, time, timedelta
 
-    from plans.drills import cycles, occurrences, records
-    from plans.drills.models import Occurrence
-    from plans.plan import operations as plan_ops
 
-    from .timeutil import SHANGHAI, local_today, utcnow
 
     today = local_today()
     enterprises = db.session.scalars(sa.select(Enterprise).order_by(Enterprise.id).limit(12)).all()

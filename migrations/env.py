@@ -49,7 +49,7 @@ def get_metadata():
 def render_item(type_, obj, autogen_context):
     """Render the app's UTCDateTime as the plain timestamptz it is in the database, so that
     migrations do not import application code."""
-    from emergency.timeutil import UTCDateTime
+    from emergency.core.timeutil import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -1,4 +1,4 @@
-"""Run queue tasks and scheduler jobs inside a Flask app context."""
+"""The app of a worker or scheduler process, and running code inside its app context."""
 from __future__ import annotations
 
 import functools
@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from .queue import huey
+from emergency.core.config import ensure_secret_key
 
 _app: Flask | None = None
 _lock = threading.Lock()
@@ -19,15 +19,16 @@ def process_app() -> Flask:
     global _app
     with _lock:
         if _app is None:
-            from emergency import create_app
+            # The factory imports every domain; this process module is imported by the
+            # factory's CLI wiring, so the factory is imported when the process starts.
+            from emergency import create_app  # the whole app, when the process starts
 
             _app = create_app()
+            ensure_secret_key(_app)
     return _app
 
 
 def _app_for_call() -> Flask:
-    # In-process (immediate mode, tests) the caller's app is used, in a fresh context so
-    # the task gets its own database session.
     return current_app._get_current_object() if has_app_context() else process_app()
 
 
@@ -38,12 +39,3 @@ def in_app_context(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
 
     return wrapped
-
-
-def app_task(**task_options: Any) -> Callable:
-    """``@huey.task`` whose body runs inside an app context. Tasks take ids, not objects."""
-
-    def decorator(fn: Callable):
-        return huey.task(**task_options)(in_app_context(fn))  # named module.function
-
-    return decorator

@@ -27,9 +27,11 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from emergency.timeutil import SHANGHAI
+from emergency.core.timeutil import SHANGHAI
 
-from .jobs import JOBS, JobSpec, heartbeat
+from emergency.core.jobs import JobSpec
+
+from scheduler.jobs import run_job, specs
 
 logger = logging.getLogger(__name__)
 ADVISORY_KEY = 7_460_031_001  # "emergency scheduler"
@@ -85,30 +87,31 @@ class LeadershipLock:
             self._file = None
 
 
+#: What the job store calls for every job (with the job's id): see scheduler.jobs.
+RUN_JOB = "scheduler.jobs:run_job"
+
+
 def _same(job, spec: JobSpec) -> bool:
-    return (job.func_ref == _ref(spec) and str(job.trigger) == str(spec.trigger)
+    return (job.func_ref == RUN_JOB and tuple(job.args) == (spec.id,) and str(job.trigger) == str(spec.trigger)
             and job.name == spec.id)
 
 
-def _ref(spec: JobSpec) -> str:
-    return f"{spec.func.__module__}:{spec.func.__name__}"
-
-
-def reconcile_jobs(scheduler: BaseScheduler, specs: tuple[JobSpec, ...] = JOBS) -> dict[str, list[str]]:
-    """Make the job store hold exactly ``specs``; report what changed."""
+def reconcile_jobs(scheduler: BaseScheduler, wanted_specs: tuple[JobSpec, ...] | None = None) -> dict[str, list[str]]:
+    """Make the job store hold exactly ``wanted_specs`` (default: every domain's jobs); report what changed."""
+    wanted_specs = specs() if wanted_specs is None else wanted_specs
     changes: dict[str, list[str]] = {"added": [], "replaced": [], "removed": [], "kept": []}
-    wanted = {spec.id: spec for spec in specs}
+    wanted = {spec.id: spec for spec in wanted_specs}
     for job in scheduler.get_jobs():
         if job.id not in wanted:
             scheduler.remove_job(job.id)
             changes["removed"].append(job.id)
-    for spec in specs:
+    for spec in wanted_specs:
         job = scheduler.get_job(spec.id)
         if job is not None and _same(job, spec):
             changes["kept"].append(spec.id)
             continue
-        scheduler.add_job(_ref(spec), trigger=spec.trigger, id=spec.id, name=spec.id, replace_existing=True,
-                          **spec.options)
+        scheduler.add_job(RUN_JOB, args=(spec.id,), trigger=spec.trigger, id=spec.id, name=spec.id,
+                          replace_existing=True, **spec.options)
         changes["replaced" if job is not None else "added"].append(spec.id)
     return changes
 
@@ -139,7 +142,7 @@ def run(app: Flask, standby_poll: float | None = None) -> None:
     def on_start(_event) -> None:
         # The job store is open now: reconcile while paused, then let jobs run.
         logger.info("jobs reconciled: %s", reconcile_jobs(scheduler))
-        heartbeat()  # tell the pages at once, not after the first interval
+        run_job("heartbeat")  # tell the pages at once, not after the first interval
         scheduler.resume()
 
     def watch_lock() -> None:

@@ -31,7 +31,7 @@ else:
 os.environ.setdefault("HUEY_SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="huey-"), "huey.db"))
 
 from emergency import create_app  # noqa: E402
-from emergency.extensions import db  # noqa: E402
+from emergency.core.extensions import db  # noqa: E402
 
 PASSWORD = "Test-password-1"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -84,7 +84,7 @@ def database(tmp_path_factory, translations) -> dict[str, Any]:
     """Migrate a database once per run with ``flask db upgrade``'s code path."""
     from flask_migrate import upgrade
 
-    from emergency.config import normalise_database_url
+    from emergency.core.config import normalise_database_url
 
     if TEST_DATABASE_URL:
         url = normalise_database_url(TEST_DATABASE_URL)
@@ -286,8 +286,8 @@ def drill_of(version, actor=None, **fields):
     before publication): setup for tests about what comes after."""
     from datetime import datetime as _datetime
 
-    from emergency.extensions import db
-    from emergency.timeutil import SHANGHAI
+    from emergency.core.extensions import db
+    from emergency.core.timeutil import SHANGHAI
     from plans.drills import records
 
     data = {"title": f"{version.plan.title}桌面推演", "started_at": _datetime.now(SHANGHAI).replace(microsecond=0),
@@ -300,7 +300,7 @@ def drill_of(version, actor=None, **fields):
 
 def no_quiet_hours() -> None:
     """Let normal-priority SMS go at once whatever the time of day the suite runs at."""
-    from emergency.extensions import db
+    from emergency.core.extensions import db
     from emergency.messaging import settings
 
     settings.put(None, "quiet_hours", "")

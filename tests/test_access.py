@@ -31,7 +31,7 @@ from flask import g
 
 from emergency.audit.models import AuditEntry
 from emergency.auth import operations as auth_ops
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging import contacts as contact_ops
 from emergency.messaging import delivery as delivery_ops
@@ -238,8 +238,9 @@ def world(app, people, county) -> World:
 def queued_import(app, actor, version):
     """A Word import job of a large file, enqueued for the worker and left there."""
     from plans.plan import imports as plan_imports
-    from scheduler.queue import huey
+    from emergency.core.queue import app_queue
 
+    huey = app_queue(app).huey
     app.config["DOCX_IMPORT_INLINE_PARAGRAPHS"] = 0
     huey.immediate = False
     try:

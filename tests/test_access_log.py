@@ -74,7 +74,7 @@ def test_gunicorn_as_the_procfile_starts_it_logs_feed_requests_without_the_token
 
 
 def test_only_the_token_segment_is_redacted():
-    from emergency.access_log import redact
+    from emergency.core.access_log import redact
 
     assert redact('"GET /feeds/drills/Ab-c_9.ics?x=1 HTTP/1.1" 200') == '"GET /feeds/drills/[token].ics?x=1 HTTP/1.1" 200'
     assert redact("Exception on /API/V1/calendar-feeds/Ab-c_9.ics [GET]") == (

@@ -16,8 +16,8 @@ from flask import g
 from emergency.audit.models import AuditEntry
 from emergency.auth import operations
 from emergency.auth.models import ApiToken, Role, User
-from emergency.extensions import db
-from emergency.timeutil import utcnow
+from emergency.core.extensions import db
+from emergency.core.timeutil import utcnow
 from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "Brand-new-pass-42"

@@ -54,7 +54,7 @@ def test_officer_composes_a_warning_and_sees_parts_recipients_and_delivery(app, 
 
     from playwright.sync_api import expect
 
-    from emergency.extensions import db
+    from emergency.core.extensions import db
     from emergency.messaging import contacts as contact_ops
     from emergency.messaging import groups as group_ops
     from emergency.messaging.models import OrgKind

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from plans.plan.models import PlanVersion
 
 from .browser import browser_page

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from plans.plan import operations as plan_ops
 
 from .browser import browser_page, csp_violations

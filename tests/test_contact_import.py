@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging.models import Contact, OrgKind
 
 from .conftest import PASSWORD

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging import delivery
 from emergency.messaging.models import FINAL, Campaign, Delivery, DeliveryStatus, OptOut
-from scheduler.queue import huey
+from emergency.core.queue import app_queue
 
 from .browser import live_server
 from .processes import kill, process_env, start_worker, wait_for
@@ -21,8 +21,9 @@ ACCEPTED = {DeliveryStatus.sent, DeliveryStatus.delivered}
 
 
 @pytest.fixture
-def real_queue(monkeypatch):
+def real_queue(app, monkeypatch):
     """Enqueue into the queue the worker processes read, not in-process."""
+    huey = app_queue(app).huey
     monkeypatch.setattr(huey, "immediate", False)
     huey.flush()
     yield huey

@@ -11,7 +11,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from marshmallow import ValidationError
 
-from emergency.files import FileRejected
+from emergency.core.files import FileRejected
 from plans.documents.docx_import import ImportedSection, import_docx
 
 

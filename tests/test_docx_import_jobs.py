@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from plans.plan import operations as plan_ops
 from plans.plan.models import ImportJob, PlanVersion
-from scheduler.queue import huey
+from emergency.core.queue import app_queue
 
 PROBLEM = "application/problem+json"
 
@@ -41,8 +41,9 @@ def draft(app, people) -> PlanVersion:
 
 
 @pytest.fixture
-def worker_queue(monkeypatch):
+def worker_queue(app, monkeypatch):
     """Enqueue into the real (SQLite) queue; ``run_worker`` then does what a consumer does."""
+    huey = app_queue(app).huey
     monkeypatch.setattr(huey, "immediate", False)
     huey.flush()
     yield huey
@@ -52,6 +53,7 @@ def worker_queue(monkeypatch):
 def run_worker() -> list:
     """Dequeue and execute every waiting task, as the consumer does; their results."""
     results = []
+    huey = app_queue().huey
     while (task := huey.dequeue()) is not None:
         results.append(huey.execute(task))
     return results
@@ -189,6 +191,6 @@ def test_a_file_over_the_paragraph_limit_is_refused_and_nothing_is_kept(app, cli
 
     assert db.session.scalar(sa.select(sa.func.count(ImportJob.id))) == 0
     assert titles(draft.id) == before
-    from emergency import files
+    from emergency.core import files
 
     assert not files.path_for(hashlib.sha256(data).hexdigest()).exists()  # the file was not kept

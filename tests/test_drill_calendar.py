@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import time_machine
 from icalendar import Calendar
 
-from emergency.extensions import db
-from emergency.timeutil import SHANGHAI
+from emergency.core.extensions import db
+from emergency.core.timeutil import SHANGHAI
 from plans.drills import cycles, occurrences, records
 from plans.drills.models import CalendarFeed, Occurrence
 

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 import time_machine
 from openpyxl import load_workbook
 
-from emergency.extensions import db
-from emergency.timeutil import SHANGHAI
+from emergency.core.extensions import db
+from emergency.core.timeutil import SHANGHAI
 from plans.drills import compliance, cycles, occurrences, records
 from plans.drills.models import Occurrence, status_sql
 

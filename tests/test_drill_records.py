@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging.models import Campaign
-from emergency.timeutil import SHANGHAI, local_today
+from emergency.core.timeutil import SHANGHAI, local_today
 from plans.drills import actions as action_ops
 from plans.drills import gate, records
 from plans.drills.models import (

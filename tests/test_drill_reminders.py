@@ -8,15 +8,15 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging import contacts as contact_ops
 from emergency.messaging import settings
 from emergency.messaging.models import Campaign, CampaignStatus, Delivery, OrgKind
-from emergency.timeutil import SHANGHAI
+from emergency.core.timeutil import SHANGHAI
 from plans.drills import cycles, occurrences, records, reminders
 from plans.drills.models import ActionStatus, CorrectiveAction, Occurrence
-from scheduler import jobs
+from scheduler.jobs import run_job
 from scheduler.process import build_scheduler, reconcile_jobs
 
 from .test_scheduler import InertScheduler
@@ -99,7 +99,7 @@ def test_a_restarted_scheduler_sends_nothing_twice(app, weekly):
         scheduler = build_scheduler(app, InertScheduler)
         scheduler.start(paused=True)
         assert "sweep_drill_reminders" in reconcile_jobs(scheduler)["added"]
-        jobs.sweep_drill_reminders()  # the job enqueues; the queue runs the task in-process
+        run_job("sweep_drill_reminders")  # the job enqueues; the queue runs the task in-process
         scheduler.shutdown(wait=False)
     assert len(campaigns()) == 1
     with at("2026-12-02", 9, 35):  # restarted: the same jobs are reconciled again and run again
@@ -107,8 +107,8 @@ def test_a_restarted_scheduler_sends_nothing_twice(app, weekly):
         scheduler.start(paused=True)
         changes = reconcile_jobs(scheduler)
         assert not changes["added"] and not changes["replaced"] and "sweep_drill_reminders" in changes["kept"]
-        jobs.sweep_drill_reminders()
-        jobs.sweep_drill_reminders()
+        run_job("sweep_drill_reminders")
+        run_job("sweep_drill_reminders")
         scheduler.shutdown(wait=False)
     assert [c.source_key.rsplit("-", 1)[1] for c in campaigns()] == ["day"]
 
@@ -198,7 +198,7 @@ def test_digest_once_a_day_with_the_counts(app, people, weekly, plant):
 
 
 def test_the_jobs_run_through_the_queue(app, weekly):
-    from scheduler.tasks.drills import refresh_drill_occurrences, sweep_drill_reminders
+    from plans.drills.tasks import refresh_drill_occurrences, sweep_drill_reminders
 
     with at("2027-01-04", 0, 20):
         counts = refresh_drill_occurrences().get()
@@ -209,7 +209,7 @@ def test_the_jobs_run_through_the_queue(app, weekly):
 
 
 def test_the_reminder_sweep_also_chases_overdue_corrective_actions_once(app, people, plant):
-    from scheduler.tasks.drills import sweep_drill_reminders
+    from plans.drills.tasks import sweep_drill_reminders
 
     with at("2026-12-05", 10):
         drill = records.record_drill(people["officer"], plant, {

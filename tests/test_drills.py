@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import time_machine
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
-from emergency.timeutil import SHANGHAI
+from emergency.core.extensions import db
+from emergency.core.timeutil import SHANGHAI
 from plans.drills import cycles, occurrences, recurrence
 from plans.drills.models import DrillCycle, Occurrence
 from plans.plan import operations as plan_ops

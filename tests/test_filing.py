@@ -13,9 +13,9 @@ import sqlalchemy as sa
 import time_machine
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging.models import Campaign, Delivery
-from emergency.timeutil import SHANGHAI
+from emergency.core.timeutil import SHANGHAI
 from plans.filing import operations as filing_ops
 from plans.filing.models import Filing, FilingStatus
 from plans.plan import operations as plan_ops
@@ -211,7 +211,7 @@ def test_reminders_at_ten_and_three_working_days_and_when_overdue_each_once(app,
 
 
 def test_the_sweep_runs_through_the_queue(app, people, hotel):
-    from scheduler.tasks.plans import sweep_filings
+    from plans.filing.tasks import sweep_filings
 
     with at("2026-09-30"):
         filing = published_filing(people, hotel)

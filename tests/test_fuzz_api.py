@@ -38,7 +38,7 @@ NEGATIVE_CHECKS = CHECKS
 def _seed(client, people) -> None:
     """Some records for the generated ids to find, made through the API as a user would."""
     from emergency.auth.operations import issue_token
-    from emergency.extensions import db
+    from emergency.core.extensions import db
 
     raw, _token = issue_token(people["enterprise"], "seed")
     db.session.commit()
@@ -56,7 +56,7 @@ def _seed(client, people) -> None:
 def _fuzz_operation(operation, mode, checks, user) -> str | None:
     """Generated requests for one operation; what failed, or None."""
     from emergency.auth.operations import issue_token
-    from emergency.extensions import db
+    from emergency.core.extensions import db
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,

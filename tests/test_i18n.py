@@ -175,7 +175,7 @@ def translated_app(app, tmp_path):
     translations in a cache shared by every app of the process, so it is emptied around.
     """
     from emergency import create_app
-    from emergency.extensions import babel
+    from emergency.core.extensions import babel
 
     directory = compile_catalogs(tmp_path / "translations")
     keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "PASSWORD_HASH_METHOD", "SERVER_NAME")

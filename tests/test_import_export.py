@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.credit_code import check_character
 from emergency.organisations.models import Enterprise
 

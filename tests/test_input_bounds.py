@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 
 HUGE = "99999999999999999999"  # > 2^64
 JUST_OVER = str(2**63)  # the first id that does not fit BIGINT

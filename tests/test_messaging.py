@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging import delivery, settings
 from emergency.messaging.models import Campaign, Contact, Delivery, InboundMessage, OptOut, OrgKind
-from emergency.timeutil import SHANGHAI, utcnow
+from emergency.core.timeutil import SHANGHAI, utcnow
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC = "https://emergency.example.gov.cn"

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging import delivery
 from emergency.messaging.models import (
     Campaign,
@@ -20,7 +20,7 @@ from emergency.messaging.models import (
     DeliveryStatus,
     OrgKind,
 )
-from emergency.timeutil import local_today, utcnow
+from emergency.core.timeutil import local_today, utcnow
 from plans.drills import reminders
 from plans.drills.models import Occurrence
 

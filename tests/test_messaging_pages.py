@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging import inbound
 from emergency.messaging.models import (
     Campaign,
@@ -19,7 +19,7 @@ from emergency.messaging.models import (
     Delivery,
 )
 from emergency.organisations.models import Enterprise
-from emergency.timeutil import SHANGHAI, utcnow
+from emergency.core.timeutil import SHANGHAI, utcnow
 from tests.conftest import PASSWORD, valid_credit_code
 
 CONTACTS = [

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 
 from emergency.audit import operations as audit
 from emergency.audit.models import AppendOnlyError, AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 
 
 def test_models_and_migrations_agree(app):

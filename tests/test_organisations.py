@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise
 
 from .conftest import valid_credit_code

@@ -19,8 +19,8 @@ import pdfkit
 import pytest
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from emergency.files import write_atomic
-from emergency.pdf import PdfRenderError, cached_pdf, render_pdf, render_pdf_html
+from emergency.core.files import write_atomic
+from emergency.core.pdf import PdfRenderError, cached_pdf, render_pdf, render_pdf_html
 
 TEST_TEMPLATES = Path(__file__).resolve().parent / "templates"
 

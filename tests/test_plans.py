@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
-from emergency.timeutil import local_today
+from emergency.core.extensions import db
+from emergency.core.timeutil import local_today
 from emergency.workdays.calendar import add_working_days
 from plans.filing.models import Filing, FilingStatus
 from plans.plan import operations

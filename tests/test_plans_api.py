@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from emergency.extensions import db
-from emergency.timeutil import local_today
+from emergency.core.extensions import db
+from emergency.core.timeutil import local_today
 from plans.filing.models import Filing
 from plans.plan import operations as plan_ops
 from plans.plan.models import Plan, PlanVersion

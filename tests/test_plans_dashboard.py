@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from emergency.extensions import db
-from emergency.timeutil import local_today
+from emergency.core.extensions import db
+from emergency.core.timeutil import local_today
 from emergency.workdays.calendar import add_working_days
 from plans.filing import dashboard as dash
 from plans.filing import operations as filing_ops

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 import time_machine
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging.models import Campaign
-from emergency.timeutil import SHANGHAI
+from emergency.core.timeutil import SHANGHAI
 from emergency.workdays import calendar
 from emergency.workdays.calendar import package_covers
 from plans.drills.models import DrillCycle, Occurrence
@@ -174,7 +174,7 @@ def test_the_notice_completed_moves_every_open_clock_once_audited_and_announced(
         assert not [b for b in sms(second.id) if "节假日安排调整" in b]
 
         # Recounting again (the daily job, another entry) changes and sends nothing more.
-        from scheduler.tasks.plans import recompute_clocks
+        from plans.filing.tasks import recompute_clocks
 
         counts = recompute_clocks().get()
         assert (counts["moved"], counts["confirmed"], counts["notified"]) == (0, 0, 0)

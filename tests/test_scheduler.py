@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.health.models import QueueProbe, SchedulerHeartbeat
-from emergency.timeutil import SHANGHAI, utcnow
-from scheduler.jobs import JOBS, JobSpec
+from emergency.core.timeutil import SHANGHAI, utcnow
+from emergency.core.jobs import JobSpec
+from scheduler.jobs import specs
 from scheduler.process import LeadershipLock, build_scheduler, reconcile_jobs
 
 from .processes import kill, process_env, start_scheduler, wait_for
@@ -46,20 +47,20 @@ def _stored(app) -> dict[str, float]:
 
 def test_reregistering_the_jobs_changes_nothing(app, paused_scheduler):
     first = reconcile_jobs(paused_scheduler)
-    assert sorted(first["added"]) == sorted(spec.id for spec in JOBS)
+    assert sorted(first["added"]) == sorted(spec.id for spec in specs())
     before = _stored(app)
     time.sleep(0.05)
     second = reconcile_jobs(paused_scheduler)
-    assert second == {"added": [], "replaced": [], "removed": [], "kept": [spec.id for spec in JOBS]}
+    assert second == {"added": [], "replaced": [], "removed": [], "kept": [spec.id for spec in specs()]}
     assert _stored(app) == before
 
 
 def test_changed_jobs_are_replaced_and_unknown_ones_removed(app, paused_scheduler):
     reconcile_jobs(paused_scheduler)
     changed = tuple(
-        JobSpec(s.id, s.func, IntervalTrigger(seconds=45, timezone=SHANGHAI), s.description)
+        JobSpec(s.id, IntervalTrigger(seconds=45, timezone=SHANGHAI), s.description, func=s.func)
         if s.id == "heartbeat" else s
-        for s in JOBS if s.id != "queue_probe")
+        for s in specs() if s.id != "queue_probe")
     result = reconcile_jobs(paused_scheduler, changed)
     assert result["replaced"] == ["heartbeat"]
     assert result["removed"] == ["queue_probe"]

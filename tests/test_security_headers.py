@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from twilio.request_validator import RequestValidator
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from plans.plan import operations as plan_ops
 
 EXPECTED = {

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 import time_machine
 
 from emergency.audit.models import AuditEntry
-from emergency.extensions import db
-from emergency.timeutil import SHANGHAI
+from emergency.core.extensions import db
+from emergency.core.timeutil import SHANGHAI
 from emergency.workdays import calendar, operations, rules
 from emergency.workdays.calendar import Coverage, package_covers
 from emergency.workdays.models import CalendarDay, DayKind

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..api import api_user, token_required
-from ..organisations.api import SelectPage
-from .queries import audit_select
-from .schemas import AuditEntrySchema, AuditQuery
+from emergency.core.api import api_user, token_required
+from emergency.organisations.api import SelectPage
+from emergency.audit.queries import audit_select
+from emergency.audit.schemas import AuditEntrySchema, AuditQuery
 
 blp = Blueprint("audit_api", __name__, url_prefix="/api/v1", description="The append-only audit trail")
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from ..timeutil import UTCDateTime, utcnow
+from emergency.core.extensions import db
+from emergency.core.timeutil import UTCDateTime, utcnow
 
 
 class AuditEntry(db.Model):

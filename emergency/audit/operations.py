@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import has_request_context, request
 
-from ..extensions import db
-from .models import AuditEntry
+from emergency.core.extensions import db
+from emergency.audit.models import AuditEntry
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..access import scope_to_user
-from ..auth.models import User
-from ..timeutil import SHANGHAI
-from .models import AuditEntry
+from emergency.core.access import scope_to_user
+from emergency.auth.models import User
+from emergency.core.timeutil import SHANGHAI
+from emergency.audit.models import AuditEntry
 
 
 def _day_start_utc(day) -> datetime:

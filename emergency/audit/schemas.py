@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from ..validation import BaseSchema
+from emergency.core.validation import BaseSchema
 
 
 class AuditQuery(BaseSchema):

@@ -6,12 +6,12 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from ..extensions import db
-from ..organisations.models import Enterprise
-from ..validation import first_errors
-from .models import AuditEntry
-from .queries import audit_select
-from .schemas import AuditQuery
+from emergency.core.extensions import db
+from emergency.organisations.models import Enterprise
+from emergency.core.validation import first_errors
+from emergency.audit.models import AuditEntry
+from emergency.audit.queries import audit_select
+from emergency.audit.schemas import AuditQuery
 
 bp = Blueprint("audit", __name__)
 

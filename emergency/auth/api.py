@@ -6,11 +6,11 @@ from flask import abort, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..api import api_user, token_required
-from ..extensions import db
-from . import operations
-from .models import ApiToken
-from .schemas import TokenInfoSchema, TokenRequest, TokenSchema
+from emergency.core.api import api_user, token_required
+from emergency.core.extensions import db
+from emergency.auth import operations
+from emergency.auth.models import ApiToken
+from emergency.auth.schemas import TokenInfoSchema, TokenRequest, TokenSchema
 
 blp = Blueprint("auth_api", __name__, url_prefix="/api/v1", description="Authentication with bearer tokens")
 

@@ -1,39 +1,17 @@
 """Users, roles and API tokens."""
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
-from ..organisations.models import Enterprise
-from ..timeutil import UTCDateTime, utcnow
-
-
-class Role(str, enum.Enum):
-    """What a user may do. Officers see every enterprise of the county."""
-
-    admin = "admin"
-    officer = "officer"
-    viewer = "viewer"
-    enterprise = "enterprise"
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
-
-
-ROLE_LABELS = {
-    Role.admin: _l("Administrator"),
-    Role.officer: _l("Duty officer"),
-    Role.viewer: _l("Viewer (read-only officer)"),
-    Role.enterprise: _l("Enterprise user"),
-}
+from emergency.core.extensions import db
+from emergency.core.roles import ROLE_LABELS, Role  # noqa: F401 - users carry a role
+from emergency.organisations.models import Enterprise
+from emergency.core.timeutil import UTCDateTime, utcnow
 
 
 class User(UserMixin, db.Model):

@@ -8,17 +8,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import abort, current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..audit import operations as audit
-from ..extensions import db
-from ..timeutil import utcnow
-from .models import ApiToken, LoginFailure, Role, User, UserSession
+from emergency.audit import operations as audit
+from emergency.core.extensions import db
+from emergency.core.timeutil import utcnow
+from emergency.auth.models import ApiToken, LoginFailure, Role, User, UserSession
+from emergency.core.api import TOKEN_USER
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +244,23 @@ def find_token(raw: str) -> ApiToken | None:
 def must_change_message() -> str:
     return _("This account has a temporary password: log in on the web page and choose a new "
              "password before using the API.")
+
+
+def api_user_for(raw: str) -> User:
+    """The user of a bearer token, for ``emergency.core.api``: 401 for an unknown, expired or
+    revoked token, 403 while the user must change a temporary password."""
+    found = user_for_token(raw)
+    if found is None:
+        abort(401, description=_("The token is unknown, expired or revoked."))
+    if found[0].must_change_password:
+        abort(403, description=must_change_message())
+    return found[0]
+
+
+def init_app(app) -> None:
+    """The API authenticates bearer tokens through this domain."""
+
+    app.extensions[TOKEN_USER] = api_user_for
 
 
 def user_for_token(raw: str) -> tuple[User, ApiToken] | None:

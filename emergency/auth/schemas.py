@@ -5,10 +5,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from ..extensions import db
-from ..organisations.models import Enterprise
-from ..validation import BaseSchema, FormSchema, text
-from .models import Role
+from emergency.core.extensions import db
+from emergency.organisations.models import Enterprise
+from emergency.core.validation import BaseSchema, FormSchema, text
+from emergency.auth.models import Role
 
 MIN_PASSWORD = 10
 

@@ -19,20 +19,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
-from ..access import require_roles
-from ..extensions import db, login_manager
-from ..organisations.models import Enterprise
-from ..search import matches
-from ..validation import first_errors
-from ..web.forms import load_form, save
-from . import operations
-from .models import ROLE_LABELS, ApiToken, Role, User
-from .schemas import LoginInput, PasswordChange, UserInput
+from emergency.core.access import require_roles
+from emergency.core.extensions import db, login_manager
+from emergency.organisations.models import Enterprise
+from emergency.core.search import matches
+from emergency.core.validation import first_errors
+from emergency.core.forms import load_form, save
+from emergency.auth import operations
+from emergency.auth.models import ROLE_LABELS, ApiToken, Role, User
+from emergency.auth.schemas import LoginInput, PasswordChange, UserInput
 
 bp = Blueprint("auth", __name__)
 #: The session-cookie key holding the browser's server-side session (``UserSession``).
 SESSION_KEY = "_sid"
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+blueprints = (bp, admin_bp)
 
 
 def init_login(app: Flask) -> None:

@@ -6,8 +6,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from ..timeutil import UTCDateTime
+from emergency.core.extensions import db
+from emergency.core.timeutil import UTCDateTime
 
 
 class SchedulerHeartbeat(db.Model):

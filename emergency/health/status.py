@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..timeutil import utcnow
-from .models import QueueProbe, SchedulerHeartbeat
+from emergency.core.extensions import db
+from emergency.messaging.models import Delivery, DeliveryStatus
+from emergency.core.timeutil import utcnow
+from emergency.health.models import QueueProbe, SchedulerHeartbeat
 
 STALE = timedelta(minutes=5)
 _CACHE_SECONDS = 15.0
@@ -30,8 +31,6 @@ class SystemStatus:
 
 
 def current(now: datetime | None = None) -> SystemStatus:
-    from ..messaging.models import Delivery, DeliveryStatus
-
     now = now or utcnow()
     beat = db.session.scalar(sa.select(SchedulerHeartbeat.beat_at).order_by(SchedulerHeartbeat.id).limit(1))
     probe = db.session.get(QueueProbe, 1)

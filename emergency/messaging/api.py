@@ -4,17 +4,17 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..access import EDITORS, WRITERS, check_enterprise
-from ..api import api_user, token_required
-from ..auth.models import Role
-from ..extensions import db
-from ..organisations.api import SelectPage
-from . import campaigns as campaign_ops
-from . import contacts as contact_ops
-from . import groups as group_ops
-from .models import Campaign, Contact, ContactGroup
-from .queries import campaign_select, contact_select, delivery_select, group_select
-from .schemas import (
+from emergency.core.access import EDITORS, WRITERS, check_enterprise
+from emergency.core.api import api_user, token_required
+from emergency.auth.models import Role
+from emergency.core.extensions import db
+from emergency.organisations.api import SelectPage
+from emergency.messaging import campaigns as campaign_ops
+from emergency.messaging import contacts as contact_ops
+from emergency.messaging import groups as group_ops
+from emergency.messaging.models import Campaign, Contact, ContactGroup
+from emergency.messaging.queries import campaign_select, contact_select, delivery_select, group_select
+from emergency.messaging.schemas import (
     CampaignInput,
     CampaignSchema,
     ContactInput,

@@ -6,11 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..organisations import industries
-from ..organisations.models import Enterprise
-from ..validation import ValidationError, parse_mobile
-from .models import ROLE_KINDS, Contact, ContactGroup, OrgKind, group_member
+from emergency.core.extensions import db
+from emergency.organisations import industries
+from emergency.organisations.models import Enterprise
+from emergency.core.validation import ValidationError, parse_mobile
+from emergency.messaging.models import ROLE_KINDS, Contact, ContactGroup, OrgKind, group_member
 
 
 @dataclass(frozen=True)

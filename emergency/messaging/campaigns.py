@@ -12,13 +12,15 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..audit import operations as audit
-from ..extensions import db
-from ..timeutil import utcnow
-from ..transactions import on_commit
-from . import settings
-from .audience import normalise_phones
-from .models import (
+from emergency.audit import operations as audit
+from emergency.core.extensions import db
+from emergency.messaging import audience, contacts
+from emergency.messaging.sms import count_parts
+from emergency.core.queue import enqueue_after_commit
+from emergency.core.timeutil import utcnow
+from emergency.messaging import settings
+from emergency.messaging.audience import normalise_phones
+from emergency.messaging.models import (
     FINAL,
     Campaign,
     CampaignStatus,
@@ -27,7 +29,7 @@ from .models import (
     Delivery,
     DeliveryStatus,
 )
-from .providers import ConsoleProvider
+from emergency.messaging.providers import ConsoleProvider
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +39,7 @@ RESENDABLE_ERRORS = {None, "", "30001", "30003", "30005", "30008", "30009", "300
 
 def _enqueue_fan_out(campaign_id: int) -> None:
     """Enqueue the fan-out once the release is committed (the worker must see it)."""
-    from scheduler.tasks.messaging import fan_out
-
-    on_commit(lambda: fan_out(campaign_id))
+    enqueue_after_commit("messaging.fan_out", campaign_id)
 
 
 def planned_send_time(campaign: Campaign, now: datetime | None = None) -> datetime:
@@ -230,7 +230,7 @@ def counts(campaign_id: int) -> dict[str, int]:
         Delivery.campaign_id == campaign_id, Delivery.acknowledged_at.is_not(None))) or 0
     result["final"] = sum(result[s.value] for s in FINAL)
     # Sent but never reported delivered or not: still awaited, or past the status window.
-    from .delivery import awaiting_report
+    from emergency.messaging.delivery import awaiting_report  # delivery imports this module
 
     result["awaiting_report"] = result["no_report"] = 0
     if result["sent"]:
@@ -259,8 +259,6 @@ def status_detail(campaign: Campaign, numbers: dict[str, int]) -> str | None:
 
 def preview(data: dict[str, Any]) -> dict[str, Any]:
     """What a composed campaign would cost: recipients after de-duplication and opt-outs, parts."""
-    from . import audience, contacts
-    from .sms import count_parts
 
     valid_phones, invalid_phones = audience.normalise_phones(data.get("phones") or [])
     recipients = audience.expand({"group_ids": data.get("group_ids") or [], "contact_ids": data.get("contact_ids") or [],

@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..audit import operations as audit
-from ..auth.models import Role, User
-from ..extensions import db
-from ..organisations.models import Enterprise, Township
-from ..sheets import Column, RowError, Sheet
-from . import contacts as contact_ops
-from .models import Contact, OrgKind
-from .schemas import ContactInput
+from emergency.audit import operations as audit
+from emergency.auth.models import Role, User
+from emergency.core.extensions import db
+from emergency.organisations.models import Enterprise, Township
+from emergency.core.sheets import Column, RowError, Sheet
+from emergency.messaging import contacts as contact_ops
+from emergency.messaging.models import Contact, OrgKind
+from emergency.messaging.schemas import ContactInput
 
 SHEET = Sheet("联系人", (
     Column("name", "姓名", "王五", required=True),

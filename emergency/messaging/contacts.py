@@ -7,12 +7,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..audit import operations as audit
-from ..auth.models import Role
-from ..extensions import db
-from ..organisations.models import Enterprise
-from ..timeutil import utcnow
-from .models import CONTACT_ROLES, ROLE_KINDS, Contact, OptOut, OrgKind
+from emergency.audit import operations as audit
+from emergency.auth.models import Role
+from emergency.core.extensions import db
+from emergency.organisations.models import Enterprise
+from emergency.core.timeutil import utcnow
+from emergency.messaging.models import CONTACT_ROLES, ROLE_KINDS, Contact, OptOut, OrgKind
 
 _NOT_AUDITED = frozenset({"created_at", "updated_at"})
 REGISTER_ROLES = {

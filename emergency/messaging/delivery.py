@@ -1,5 +1,5 @@
 """The delivery engine: fan-out, sending with bounded concurrency, retries, reconciliation,
-status callbacks. Runs in worker tasks (scheduler/tasks/messaging.py).
+status callbacks. Runs in worker tasks (emergency/messaging/tasks.py).
 
 Every state change is a conditional UPDATE on the current status, so a repeated task, a
 retry racing a callback or two workers holding the same id can never send a message twice
@@ -19,13 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from ..extensions import db
-from ..timeutil import utcnow
-from . import audience, contacts, settings
-from .models import (
+from emergency.core import queue
+from emergency.core.extensions import db
+from emergency.messaging.campaigns import fail
+from emergency.core.timeutil import utcnow
+from emergency.messaging import audience, contacts, settings
+from emergency.messaging.models import (
     IN_FLIGHT, Campaign, CampaignStatus, Delivery, DeliveryStatus, OptOut,
 )
-from .providers import ConsoleProvider, Provider, SendFailed, get_provider
+from emergency.messaging.providers import ConsoleProvider, Provider, SendFailed, get_provider
 
 logger = logging.getLogger(__name__)
 D = Delivery.__table__
@@ -43,10 +45,18 @@ def _pool(size: int) -> ThreadPoolExecutor:
         return pool
 
 
-def _tasks():
-    from scheduler.tasks import messaging as tasks
+class _Tasks:
+    """Messaging's worker tasks by name (``emergency.messaging.tasks`` calls this module)."""
 
-    return tasks
+    def __getattr__(self, name: str):
+        return queue.wrapper(f"messaging.{name}")
+
+
+_TASKS = _Tasks()
+
+
+def _tasks() -> _Tasks:
+    return _TASKS
 
 
 # --- fan-out ---------------------------------------------------------------------------
@@ -70,8 +80,6 @@ def fan_out(campaign_id: int) -> int:
     except Exception as exc:
         db.session.rollback()
         logger.exception("campaign %s: fan-out failed for good", campaign_id)
-        from .campaigns import fail
-
         cause = getattr(exc, "orig", None) or exc  # the driver's error, without SQLAlchemy's SQL text
         first_line = (str(cause).splitlines() or [""])[0]
         fail(campaign_id, f"fan-out failed: {cause.__class__.__name__}: {first_line}")

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..audit import operations as audit
-from ..extensions import db
-from ..organisations.models import Township
-from .models import Contact, ContactGroup
+from emergency.audit import operations as audit
+from emergency.core.extensions import db
+from emergency.organisations.models import Township
+from emergency.messaging.models import Contact, ContactGroup
 
 
 def _apply(group: ContactGroup, data: dict[str, Any]) -> None:

@@ -6,11 +6,11 @@ import re
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..timeutil import utcnow
-from ..validation import ValidationError, parse_mobile
-from . import contacts
-from .models import Campaign, Delivery, DeliveryStatus, InboundMessage
+from emergency.core.extensions import db
+from emergency.core.timeutil import utcnow
+from emergency.core.validation import ValidationError, parse_mobile
+from emergency.messaging import contacts
+from emergency.messaging.models import Campaign, Delivery, DeliveryStatus, InboundMessage
 
 logger = logging.getLogger(__name__)
 

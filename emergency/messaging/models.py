@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from ..organisations.models import Enterprise, Township
-from ..timeutil import UTCDateTime, utcnow
+from emergency.core.extensions import db
+from emergency.organisations.models import Enterprise, Township
+from emergency.core.timeutil import UTCDateTime, utcnow
 
 #: Role tags a contact can carry; saved-filter groups select by them.
 CONTACT_ROLES: dict[str, Any] = {

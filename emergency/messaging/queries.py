@@ -5,10 +5,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..access import scope_to_user
-from ..auth.models import User
-from ..search import matches
-from .models import (
+from emergency.core.access import scope_to_user
+from emergency.auth.models import User
+from emergency.core.search import matches
+from emergency.messaging.models import (
     Campaign, Contact, ContactGroup, Delivery, DeliveryStatus, OptOut,
 )
 

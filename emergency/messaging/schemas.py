@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..organisations import industries
-from ..organisations.models import Enterprise, Township
-from ..timeutil import utcnow
-from ..validation import BaseSchema, FormSchema, Mobile, Ref, text
-from .models import CONTACT_ROLES, Contact, OrgKind
-from .sms import count_parts
+from emergency.organisations import industries
+from emergency.organisations.models import Enterprise, Township
+from emergency.core.timeutil import utcnow
+from emergency.core.validation import BaseSchema, FormSchema, Mobile, Ref, text
+from emergency.messaging.models import CONTACT_ROLES, Contact, OrgKind
+from emergency.messaging.sms import count_parts
 
 CAMPAIGN_KINDS = {
     "warning": _l("Warning"),

@@ -5,10 +5,10 @@ import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from ..audit import operations as audit
-from ..extensions import db
-from ..timeutil import SHANGHAI
-from .models import Setting
+from emergency.audit import operations as audit
+from emergency.core.extensions import db
+from emergency.core.timeutil import SHANGHAI
+from emergency.messaging.models import Setting
 
 DEFAULTS: dict[str, Any] = {
     #: Urgent campaigns need an approver other than the author.

@@ -20,25 +20,25 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from ..access import (
+from emergency.core.access import (
     EDITORS,
     WRITERS,
     check_can_edit_enterprise,
     check_enterprise,
     require_roles,
 )
-from ..auth.models import Role
-from ..extensions import db
-from ..organisations import industries
-from ..organisations.models import Enterprise, Township
-from ..sheets import XLSX
-from ..validation import first_errors, id_arg, ids_of
-from ..web.forms import _blank_as, form_data, import_upload, save
-from . import campaigns as campaign_ops
-from . import contact_sheet, settings
-from . import contacts as contact_ops
-from . import groups as group_ops
-from .models import (
+from emergency.auth.models import Role
+from emergency.core.extensions import db
+from emergency.organisations import industries
+from emergency.organisations.models import Enterprise, Township
+from emergency.core.sheets import XLSX
+from emergency.core.validation import first_errors, id_arg, ids_of
+from emergency.core.forms import _blank_as, form_data, import_upload, save
+from emergency.messaging import campaigns as campaign_ops
+from emergency.messaging import contact_sheet, settings
+from emergency.messaging import contacts as contact_ops
+from emergency.messaging import groups as group_ops
+from emergency.messaging.models import (
     CONTACT_ROLES,
     DELIVERY_STATUS_LABELS,
     ENTERPRISE_ROLES,
@@ -51,9 +51,9 @@ from .models import (
     OrgKind,
     explain_error,
 )
-from .providers import get_provider
-from .queries import campaign_select, contact_select, delivery_select, group_select
-from .schemas import (
+from emergency.messaging.providers import get_provider
+from emergency.messaging.queries import campaign_select, contact_select, delivery_select, group_select
+from emergency.messaging.schemas import (
     CAMPAIGN_KINDS,
     MAX_BODY,
     PRIORITIES,

@@ -11,9 +11,9 @@ import logging
 from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 
-from ..extensions import db
-from ..validation import id_arg
-from . import delivery, inbound
+from emergency.core.extensions import db
+from emergency.core.validation import id_arg
+from emergency.messaging import delivery, inbound
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")

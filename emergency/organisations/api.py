@@ -7,14 +7,14 @@ from flask_babel import get_locale
 from flask_smorest import Blueprint, Page
 from marshmallow import fields
 
-from ..access import EDITORS, check_can_edit_enterprise, check_enterprise
-from ..api import api_user, token_required
-from ..extensions import db
-from ..validation import BaseSchema
-from . import industries, operations
-from .models import Enterprise, Township
-from .queries import enterprise_select
-from .schemas import EnterpriseInput, EnterprisePatch, EnterpriseQuery, EnterpriseSchema, TownshipSchema
+from emergency.core.access import EDITORS, check_can_edit_enterprise, check_enterprise
+from emergency.core.api import api_user, token_required
+from emergency.core.extensions import db
+from emergency.core.validation import BaseSchema
+from emergency.organisations import industries, operations
+from emergency.organisations.models import Enterprise, Township
+from emergency.organisations.queries import enterprise_select
+from emergency.organisations.schemas import EnterpriseInput, EnterprisePatch, EnterpriseQuery, EnterpriseSchema, TownshipSchema
 
 blp = Blueprint("organisations_api", __name__, url_prefix="/api/v1",
                 description="The county register: enterprises, townships, industries")

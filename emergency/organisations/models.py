@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask_babel import get_locale
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from ..timeutil import UTCDateTime, utcnow
-from . import industries
+from emergency.core.extensions import db
+from emergency.core.timeutil import UTCDateTime, utcnow
+from emergency.organisations import industries
 
 
 class Jurisdiction(db.Model):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from .models import Enterprise
+from emergency.organisations.models import Enterprise
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..audit import operations as audit
-from ..auth.models import Role, User
-from ..extensions import db
-from ..messaging.contacts import sync_enterprise_contacts
-from .models import Enterprise, Jurisdiction, Township
-from .schemas import ENTERPRISE_SELF_SERVICE_FIELDS, check_coordinates_together
+from emergency.audit import operations as audit
+from emergency.auth.models import Role, User
+from emergency.core import signals
+from emergency.core.extensions import db
+from emergency.organisations.models import Enterprise, Jurisdiction, Township
+from emergency.organisations.schemas import ENTERPRISE_SELF_SERVICE_FIELDS, check_coordinates_together
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def create_enterprise(actor: User | None, data: dict[str, Any]) -> Enterprise:
         enterprise_id=enterprise.id, summary=enterprise.name,
         changes=audit.snapshot(enterprise, exclude=_NOT_AUDITED),
     )
-    sync_enterprise_contacts(actor, enterprise)
+    signals.enterprise_saved.send(actor, enterprise=enterprise)  # contacts follow the register
     return enterprise
 
 
@@ -78,7 +78,7 @@ def update_enterprise(actor: User, enterprise: Enterprise, data: dict[str, Any])
         )
     db.session.flush()
     if changes:
-        sync_enterprise_contacts(actor, enterprise)
+        signals.enterprise_saved.send(actor, enterprise=enterprise)  # contacts follow the register
     return changes
 
 
@@ -93,7 +93,7 @@ def set_enterprise_active(actor: User, enterprise: Enterprise, active: bool) -> 
         changes={"active": [not active, active]},
     )
     db.session.flush()
-    sync_enterprise_contacts(actor, enterprise)
+    signals.enterprise_saved.send(actor, enterprise=enterprise)  # contacts follow the register
 
 
 def create_township(actor: User | None, jurisdiction: Jurisdiction, data: dict[str, Any]) -> Township:
@@ -134,3 +134,15 @@ def import_enterprises(actor: User, rows: list[tuple[int, dict[str, Any]]]) -> l
         changes={"count": len(created), "credit_codes": [e.credit_code for e in created]},
     )
     return created
+
+
+def enterprise_for(user, data: dict[str, Any]) -> Enterprise:
+    """The enterprise an API write is for: an enterprise user's own, else the ``enterprise_id``
+    an officer names (a ValidationError naming the field when missing or unknown)."""
+    enterprise_id = user.enterprise_id if user.role == Role.enterprise else data.get("enterprise_id")
+    if enterprise_id is None:
+        raise ValidationError({"enterprise_id": [_("Choose the enterprise.")]})
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise ValidationError({"enterprise_id": [_("No such enterprise.")]})
+    return enterprise

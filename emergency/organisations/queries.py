@@ -5,11 +5,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..access import scope_to_user
-from ..auth.models import User
-from ..search import matches
-from . import industries
-from .models import Enterprise, Township
+from emergency.core.access import scope_to_user
+from emergency.auth.models import User
+from emergency.core.search import matches
+from emergency.organisations import industries
+from emergency.organisations.models import Enterprise, Township
 
 _SORTS = {
     "name": Enterprise.name,

@@ -6,11 +6,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from ..extensions import db
-from ..validation import BaseSchema, Coordinate, CreditCode, FormSchema, Mobile, text
-from . import industries
-from .models import Township
-from .obligations import obligations_for
+from emergency.core.extensions import db
+from emergency.core.validation import BaseSchema, Coordinate, FormSchema, Mobile, text
+from emergency.organisations import credit_code as credit
+from emergency.organisations import industries
+from emergency.organisations.models import Township
+from emergency.organisations.obligations import obligations_for
 
 #: Fields an enterprise user may change on its own record; the rest determine statutory
 #: obligations or identity and are kept by the bureau.
@@ -24,6 +25,31 @@ def check_coordinates_together(latitude, longitude) -> None:
     """A position has both coordinates or neither."""
     if (latitude is None) != (longitude is None):
         raise ValidationError({"longitude": [_("Give both latitude and longitude, or neither.")]})
+
+
+
+class CreditCode(fields.String):
+    """Unified social credit code, normalised to upper case and checked (GB 32100-2015)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = credit.normalise(super()._deserialize(value, attr, data, **kwargs))
+        reason = credit.problem(code)
+        if reason == "length":
+            raise ValidationError(_("A unified social credit code has 18 characters."))
+        if reason == "characters":
+            raise ValidationError(
+                _("Only digits and the capital letters A–Y except I, O, Z, S and V may be used.")
+            )
+        if reason == "area":
+            raise ValidationError(_("Characters 3 to 8 must be the six-digit area code."))
+        if reason == "check":
+            raise ValidationError(
+                _(
+                    "The check character (the 18th) is wrong: by GB 32100-2015 it should be %(expected)s.",
+                    expected=credit.check_character(code[:17]),
+                )
+            )
+        return code
 
 
 class TownshipInput(BaseSchema):

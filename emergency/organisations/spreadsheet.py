@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..extensions import db
-from ..sheets import Column, ImportRejected, RowError, Sheet
-from . import industries
-from .models import Enterprise, Jurisdiction, Township
-from .schemas import EnterpriseInput
+from emergency.core.extensions import db
+from emergency.core.sheets import Column, ImportRejected, RowError, Sheet
+from emergency.organisations import industries
+from emergency.organisations.models import Enterprise, Jurisdiction, Township
+from emergency.organisations.schemas import EnterpriseInput
 
 __all__ = ["ImportRejected", "RowError", "SHEET", "export_workbook", "parse_rows", "template_workbook"]
 

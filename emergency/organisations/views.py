@@ -10,17 +10,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from ..access import EDITORS, check_can_edit_enterprise, check_enterprise, require_roles
-from ..extensions import db
-from ..timeutil import SHANGHAI
-from ..validation import first_errors
-from ..sheets import XLSX
-from ..web.forms import import_upload, load_form, save
-from . import industries, operations, spreadsheet
-from .models import Enterprise, Township
-from .obligations import obligations_for
-from .queries import enterprise_select
-from .schemas import ENTERPRISE_SELF_SERVICE_FIELDS, EnterpriseForm, EnterpriseQuery, TownshipInput
+from emergency.core.access import EDITORS, check_can_edit_enterprise, check_enterprise, require_roles
+from emergency.core.extensions import db
+from emergency.core.timeutil import SHANGHAI
+from emergency.core.validation import first_errors
+from emergency.core.sheets import XLSX
+from emergency.core.forms import import_upload, load_form, save
+from emergency.organisations import industries, operations, spreadsheet
+from emergency.organisations.models import Enterprise, Township
+from emergency.organisations.obligations import obligations_for
+from emergency.organisations.queries import enterprise_select
+from emergency.organisations.schemas import ENTERPRISE_SELF_SERVICE_FIELDS, EnterpriseForm, EnterpriseQuery, TownshipInput
+from emergency.audit.models import AuditEntry
 
 bp = Blueprint("organisations", __name__)
 
@@ -68,7 +69,6 @@ def enterprise_export():
 def enterprise_detail(enterprise_id: int):
     check_enterprise(current_user, enterprise_id)
     enterprise = db.get_or_404(Enterprise, enterprise_id)
-    from ..audit.models import AuditEntry
 
     recent = db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.enterprise_id == enterprise.id)

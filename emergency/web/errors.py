@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..api import http_problem, invalid_input, is_api_request, problem
+from emergency.core.api import http_problem, invalid_input, is_api_request, problem
+from emergency.core.extensions import db
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def handle_validation(error: ValidationError):
         # Operations raise ValidationError for rules that need the database (uniqueness…).
-        from ..extensions import db
 
         db.session.rollback()
         if is_api_request():
@@ -32,7 +32,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
-        from ..extensions import db
 
         logger.exception("unhandled error")
         db.session.rollback()

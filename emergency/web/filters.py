@@ -8,8 +8,8 @@ from flask import Flask, request, url_for
 from flask_babel import format_datetime
 from markupsafe import Markup, escape
 
-from ..timeutil import to_local
-from ..workdays.calendar import provisional_note
+from emergency.core.timeutil import to_local
+from emergency.workdays.calendar import provisional_note
 
 
 def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:

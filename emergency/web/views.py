@@ -5,9 +5,10 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from ..extensions import db
-from ..organisations import industries
-from ..organisations.models import Enterprise, Township
+from emergency.core.extensions import db
+from emergency.organisations import industries
+from emergency.organisations.models import Enterprise, Township
+from emergency.auth.views import is_local_path
 
 bp = Blueprint("web", __name__)
 
@@ -38,7 +39,6 @@ def index():
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    from ..auth.views import is_local_path
 
     target = request.form.get("next")
     return redirect(target if is_local_path(target) else url_for("web.index"))

@@ -8,13 +8,13 @@ from flask import abort
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..api import api_user, token_required
-from ..auth.models import Role
-from ..extensions import db
-from ..timeutil import local_today
-from . import calendar, operations, rules
-from .models import CalendarDay
-from .schemas import CalendarYearSchema, DayRangeInput, OverrideSchema, YearQuery, YearStatusSchema
+from emergency.core.api import api_user, token_required
+from emergency.auth.models import Role
+from emergency.core.extensions import db
+from emergency.core.timeutil import local_today
+from emergency.workdays import calendar, operations, rules
+from emergency.workdays.models import CalendarDay
+from emergency.workdays.schemas import CalendarYearSchema, DayRangeInput, OverrideSchema, YearQuery, YearStatusSchema
 
 blp = Blueprint("calendar_api", __name__, url_prefix="/api/v1/calendar",
                 description="Chinese working days: public holidays, worked weekends and the admin's overrides")

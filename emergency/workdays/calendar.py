@@ -43,8 +43,8 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from ..extensions import db
-from .models import CalendarDay, CalendarYear, DayKind
+from emergency.core.extensions import db
+from emergency.workdays.models import CalendarDay, CalendarYear, DayKind
 
 #: The most days one clock may look ahead for the n-th working day (guards against loops).
 _MAX_SPAN_DAYS = 3660

@@ -6,8 +6,8 @@ from importlib.metadata import version
 import click
 from flask.cli import AppGroup
 
-from ..timeutil import local_today
-from . import calendar
+from emergency.core.timeutil import local_today
+from emergency.workdays import calendar
 
 calendar_cli = AppGroup("calendar", help="The Chinese working-day calendar.")
 
@@ -39,3 +39,6 @@ def check(years: tuple[int, ...]) -> None:
                        f"entered and marked complete on /admin/calendar", err=True)
     if unknown:
         raise SystemExit(1)
+
+
+commands = (calendar_cli,)

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..auth.models import User
-from ..extensions import db
-from ..timeutil import UTCDateTime, utcnow
+from emergency.auth.models import User
+from emergency.core.extensions import db
+from emergency.core.timeutil import UTCDateTime, utcnow
 
 
 class DayKind(str, enum.Enum):

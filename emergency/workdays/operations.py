@@ -7,13 +7,13 @@ from typing import Any
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..audit import operations as audit
-from ..auth.models import User
-from ..extensions import db
-from ..timeutil import utcnow
-from . import calendar, rules
-from .models import CalendarDay, CalendarYear, DayKind
-from .signals import calendar_changed
+from emergency.audit import operations as audit
+from emergency.auth.models import User
+from emergency.core.extensions import db
+from emergency.core.timeutil import utcnow
+from emergency.workdays import calendar, rules
+from emergency.workdays.models import CalendarDay, CalendarYear, DayKind
+from emergency.core.signals import calendar_changed
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from ..extensions import db
-from .calendar import usual_working_day
-from .models import CalendarDay, DayKind
+from emergency.core.extensions import db
+from emergency.workdays.calendar import usual_working_day
+from emergency.workdays.models import CalendarDay, DayKind
 
 MIN_YEAR, MAX_YEAR = 2004, 2099
 #: The longest range one line or request may give (the Spring Festival is 8–9 days).

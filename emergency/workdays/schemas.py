@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from ..validation import BaseSchema, FormSchema, Trimmed, text
-from . import rules
-from .models import DayKind
+from emergency.core.validation import BaseSchema, FormSchema, Trimmed, text
+from emergency.workdays import rules
+from emergency.workdays.models import DayKind
 
 KINDS = [kind.value for kind in DayKind]
 

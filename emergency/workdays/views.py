@@ -11,15 +11,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..access import OFFICERS, require_roles
-from ..auth.models import Role
-from ..extensions import db
-from ..timeutil import local_today
-from ..validation import localise_errors, year_arg
-from ..web.forms import load_form, save
-from . import calendar, operations, rules
-from .models import DAY_KIND_LABELS, CalendarDay, CalendarYear
-from .schemas import DayEditForm, DayRangeForm, NoticeForm
+from emergency.core.access import OFFICERS, require_roles
+from emergency.auth.models import Role
+from emergency.core.extensions import db
+from emergency.core.timeutil import local_today
+from emergency.core.validation import localise_errors, year_arg
+from emergency.core.forms import load_form, save
+from emergency.workdays import calendar, operations, rules
+from emergency.workdays.models import DAY_KIND_LABELS, CalendarDay, CalendarYear
+from emergency.workdays.schemas import DayEditForm, DayRangeForm, NoticeForm
 
 bp = Blueprint("workdays", __name__, url_prefix="/admin/calendar")
 

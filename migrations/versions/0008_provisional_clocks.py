@@ -12,7 +12,6 @@ Create Date: 2026-12-01 20:30:00
 import sqlalchemy as sa
 from alembic import op
 
-import emergency.timeutil
 
 # revision identifiers, used by Alembic.
 revision = '0008'
@@ -26,9 +25,9 @@ def upgrade():
         'calendar_year',
         sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('complete', sa.Boolean(), nullable=False),
-        sa.Column('completed_at', emergency.timeutil.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('completed_by_id', sa.Integer(), nullable=True),
-        sa.Column('updated_at', emergency.timeutil.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['completed_by_id'], ['user_account.id'], name=op.f('fk_calendar_year_completed_by_id_user_account')),
         sa.PrimaryKeyConstraint('year', name=op.f('pk_calendar_year')),
     )

@@ -41,9 +41,9 @@ from lxml import etree
 from markupsafe import escape
 from marshmallow import ValidationError
 
-from emergency.files import FileRejected, display_name, sniff
+from emergency.core.files import FileRejected, display_name, sniff
 
-from .richtext import sanitize
+from plans.documents.richtext import sanitize
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.IGNORECASE)
 _LIST_STYLE_LEVEL = re.compile(r"^(?:list|列表).*?\s([2-9])$", re.IGNORECASE)

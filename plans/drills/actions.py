@@ -14,13 +14,13 @@ from marshmallow import ValidationError
 
 from emergency.audit import operations as audit
 from emergency.auth.models import Role
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise
-from emergency.timeutil import local_today, utcnow
+from emergency.core.timeutil import local_today, utcnow
 from plans.plan import operations as plan_operations
 from plans.plan.models import Plan
 
-from .models import (
+from plans.drills.models import (
     ACTION_STATUS_LABELS,
     ActionStatus,
     CorrectiveAction,
@@ -29,6 +29,10 @@ from .models import (
     DrillFile,
     SpotCheck,
 )
+from emergency.messaging import campaigns as campaign_ops
+from emergency.messaging.models import Campaign, Contact
+from emergency.core.access import scope_to_user
+from emergency.core.timeutil import SHANGHAI
 
 #: Allowed status transitions: (from, to).
 TRANSITIONS = {(ActionStatus.open, ActionStatus.done), (ActionStatus.done, ActionStatus.verified),
@@ -142,8 +146,6 @@ def action_select(params: dict[str, Any], today: date | None = None):
 def remind_overdue_actions(today: date | None = None) -> int:
     """SMS once per overdue action (source key ``action-<id>-overdue``) to its owner's mobile,
     else to the enterprise's safety manager. Returns how many were sent; commits."""
-    from emergency.messaging import campaigns as campaign_ops
-    from emergency.messaging.models import Campaign, Contact
 
     today = today or local_today()
     sent = 0
@@ -245,8 +247,6 @@ def drill_select(user, params: dict[str, Any]):
     reported and local dates."""
     from datetime import datetime, time, timedelta
 
-    from emergency.access import scope_to_user
-    from emergency.timeutil import SHANGHAI
 
     query = scope_to_user(sa.select(Drill).join(Enterprise, Enterprise.id == Drill.enterprise_id), user,
                           Drill.enterprise_id)

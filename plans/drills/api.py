@@ -6,17 +6,18 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from emergency.access import WRITERS, record_for
-from emergency.api import api_user, enterprise_for, token_required
-from emergency.extensions import db
+from emergency.core.access import WRITERS, record_for
+from emergency.core.api import api_user, token_required
+from emergency.organisations.operations import enterprise_for
+from emergency.core.extensions import db
 from emergency.organisations.api import SelectPage
-from emergency.timeutil import local_today
+from emergency.core.timeutil import local_today
 
-from . import cycles as cycle_ops
-from . import occurrences as occurrence_ops
-from .models import DrillCycle, Occurrence
-from .queries import cycle_select, occurrence_select
-from .schemas import (
+from plans.drills import cycles as cycle_ops
+from plans.drills import occurrences as occurrence_ops
+from plans.drills.models import DrillCycle, Occurrence
+from plans.drills.queries import cycle_select, occurrence_select
+from plans.drills.schemas import (
     CycleCreateInput,
     CycleQuery,
     CycleSchema,
@@ -52,7 +53,7 @@ class Cycles(MethodView):
         """Create a cycle. `preset` (weekly_small, monthly_large, quarterly_check) fills the rule, time,
         duration, window and lead time not given; `custom` needs `rule`. Occurrences are laid out at once.
         Officers name `enterprise_id`."""
-        enterprise = enterprise_for(data)
+        enterprise = enterprise_for(api_user(), data)
         data.pop("enterprise_id", None)
         cycle = cycle_ops.create_cycle(api_user(), enterprise, data)
         db.session.commit()

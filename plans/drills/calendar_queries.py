@@ -16,12 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise
-from emergency.timeutil import SHANGHAI, to_local
+from emergency.core.timeutil import SHANGHAI, to_local
 from plans.plan.models import Plan
 
-from .models import (
+from plans.drills.models import (
     OBLIGATION_LABELS,
     OCCURRENCE_STATUS_LABELS,
     Drill,

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, fields, validate
 
 from emergency.organisations import industries
-from emergency.validation import BaseSchema, FormSchema, text
+from emergency.core.validation import BaseSchema, FormSchema, text
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

@@ -24,19 +24,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from emergency.access import EDITORS, check_can_edit_enterprise, require_roles
+from emergency.core.access import EDITORS, check_can_edit_enterprise, require_roles
 from emergency.auth.models import Role
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations import industries
 from emergency.organisations.models import Enterprise, Township
-from emergency.timeutil import local_today
-from emergency.validation import first_errors
-from emergency.web.forms import load_form, save
+from emergency.core.timeutil import local_today
+from emergency.core.validation import first_errors
+from emergency.core.forms import load_form, save
 
-from . import calendar_queries as queries
-from . import feeds
-from .calendar_schemas import CalendarQuery, FeedForm
-from .models import OCCURRENCE_STATUS_LABELS, CalendarFeed
+from plans.drills import calendar_queries as queries
+from plans.drills import feeds
+from plans.drills.calendar_schemas import CalendarQuery, FeedForm
+from plans.drills.models import OCCURRENCE_STATUS_LABELS, CalendarFeed
 
 bp = Blueprint("drill_calendar", __name__)
 

@@ -19,13 +19,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations import industries
 from emergency.organisations.models import Enterprise, Township
-from emergency.validation import BaseSchema
+from emergency.core.validation import BaseSchema
 from plans.plan.models import Plan
 
-from .models import OBLIGATION_LABELS, DrillCycle, Occurrence, status_sql
+from plans.drills.models import OBLIGATION_LABELS, DrillCycle, Occurrence, status_sql
 
 #: Bar colours: green from 90 %, amber from 60 %, red below (as on the plans dashboard).
 GREEN_FROM, AMBER_FROM = 90, 60

@@ -9,14 +9,14 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from emergency.audit import operations as audit
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging.models import Contact
 from emergency.organisations.models import Enterprise
 from plans.plan.models import Plan
 
-from . import occurrences
-from .models import DrillCycle
-from .schemas import apply_preset
+from plans.drills import occurrences
+from plans.drills.models import DrillCycle
+from plans.drills.schemas import apply_preset
 
 FIELDS = ("name", "preset", "scope_kind", "scope_name", "rule", "start_time", "duration_minutes", "grace_days",
           "lead_days", "drill_form", "starts_on", "ends_on", "shift_holidays")

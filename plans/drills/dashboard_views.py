@@ -11,15 +11,15 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from emergency.access import OFFICERS, require_roles
-from emergency.extensions import db
+from emergency.core.access import OFFICERS, require_roles
+from emergency.core.extensions import db
 from emergency.organisations import industries
 from emergency.organisations.models import Township
-from emergency.sheets import XLSX, Column, Sheet
-from emergency.timeutil import local_today
-from emergency.validation import first_errors
+from emergency.core.sheets import XLSX, Column, Sheet
+from emergency.core.timeutil import local_today
+from emergency.core.validation import first_errors
 
-from . import compliance
+from plans.drills import compliance
 
 bp = Blueprint("drill_dashboard", __name__)
 

@@ -5,15 +5,15 @@ from flask import abort
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from emergency.access import EDITORS, check_can_edit_enterprise
-from emergency.api import api_user, token_required
+from emergency.core.access import EDITORS, check_can_edit_enterprise
+from emergency.core.api import api_user, token_required
 from emergency.auth.models import Role
-from emergency.extensions import db
+from emergency.core.extensions import db
 
-from . import feeds
-from .calendar_schemas import CreatedFeedSchema, FeedInput, FeedSchema
-from .calendar_views import ics_response
-from .models import CalendarFeed
+from plans.drills import feeds
+from plans.drills.calendar_schemas import CreatedFeedSchema, FeedInput, FeedSchema
+from plans.drills.calendar_views import ics_response
+from plans.drills.models import CalendarFeed
 
 blp = Blueprint("drill_feeds_api", __name__, url_prefix="/api/v1",
                 description="Calendar feeds (ICS) of drill occurrences and drill records")

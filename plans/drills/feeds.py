@@ -20,13 +20,13 @@ from icalendar import Calendar, Event
 from marshmallow import ValidationError
 
 from emergency.audit import operations as audit
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise
-from emergency.timeutil import local_today, utcnow
+from emergency.core.timeutil import local_today, utcnow
 from plans.plan.models import Plan
 
-from .calendar_queries import local_midnight_utc, occurrence_title
-from .models import (
+from plans.drills.calendar_queries import local_midnight_utc, occurrence_title
+from plans.drills.models import (
     OCCURRENCE_STATUS_LABELS,
     CalendarFeed,
     Drill,

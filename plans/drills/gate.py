@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from emergency.audit import operations as audit
-from emergency.extensions import db
+from emergency.core.extensions import db
 from plans.plan.models import PlanVersion, VersionStatus
 
-from .models import PublicationOverride, drill_plan_version
+from plans.drills.models import PublicationOverride, drill_plan_version
 
 
 def needs_drill(version: PlanVersion) -> bool:

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging.models import Contact
 from emergency.organisations.models import Enterprise
-from emergency.timeutil import UTCDateTime, utcnow
+from emergency.core.timeutil import UTCDateTime, utcnow
 from plans.plan.models import Plan, PlanVersion
 
 # --- vocabularies (AQ/T 9007-2019) ----------------------------------------------------------------
@@ -268,7 +268,7 @@ class Drill(db.Model):
 
 
 class DrillFile(db.Model):
-    """A photo or document of a drill, stored once by content hash (emergency.files)."""
+    """A photo or document of a drill, stored once by content hash (emergency.core.files)."""
 
     __tablename__ = "drill_file"
 

@@ -13,15 +13,15 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from emergency.audit import operations as audit
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
-from emergency.timeutil import SHANGHAI, local_today, to_local, utcnow
+from emergency.core.timeutil import SHANGHAI, local_today, to_local, utcnow
 from emergency.workdays import calendar as workdays
 from plans.plan.models import Plan, PlanKind, VersionStatus
 
-from . import recurrence
-from .models import Drill, DrillCycle, Occurrence
+from plans.drills import recurrence
+from plans.drills.models import Drill, DrillCycle, Occurrence
 
 logger = logging.getLogger(__name__)
 

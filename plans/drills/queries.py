@@ -6,11 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from emergency.access import scope_to_user
+from emergency.core.access import scope_to_user
 from emergency.organisations.models import Enterprise
-from emergency.search import matches
+from emergency.core.search import matches
 
-from .models import DrillCycle, Occurrence, status_sql
+from plans.drills.models import DrillCycle, Occurrence, status_sql
 
 OCCURRENCE_STATUSES = ("upcoming", "due", "done", "overdue", "excused")
 

@@ -8,15 +8,16 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema
 
-from emergency.access import WRITERS, record_for, scope_to_user
-from emergency.api import api_user, enterprise_for, token_required
+from emergency.core.access import WRITERS, record_for, scope_to_user
+from emergency.core.api import api_user, token_required
+from emergency.organisations.operations import enterprise_for
 from emergency.auth.models import Role
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.api import SelectPage
 
-from . import actions, records
-from .models import CorrectiveAction, Drill, SpotCheck
-from .record_schemas import (
+from plans.drills import actions, records
+from plans.drills.models import CorrectiveAction, Drill, SpotCheck
+from plans.drills.record_schemas import (
     ActionChangeInput,
     ActionQuery,
     ActionSchema,
@@ -67,7 +68,7 @@ class Drills(MethodView):
         that draft's publication gate. Drills of high-risk enterprises and crowded places are
         reported to the bureau as they are recorded.
         """
-        enterprise = enterprise_for(data)
+        enterprise = enterprise_for(api_user(), data)
         drill = records.record_drill(api_user(), enterprise, {k: v for k, v in data.items() if k != "enterprise_id"})
         db.session.commit()
         return drill

@@ -6,10 +6,10 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
-from emergency.timeutil import SHANGHAI, utcnow
-from emergency.validation import BaseSchema, FormSchema, Mobile, text
+from emergency.core.timeutil import SHANGHAI, utcnow
+from emergency.core.validation import BaseSchema, FormSchema, Mobile, text
 
-from .models import (
+from plans.drills.models import (
     DRILL_CONTENTS,
     DRILL_FORMS,
     DRILL_PURPOSES,

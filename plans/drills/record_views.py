@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from emergency import files
-from emergency.access import (
+from emergency.core import files
+from emergency.core.access import (
     EDITORS,
     check_can_edit_enterprise,
     record_for,
@@ -30,16 +30,16 @@ from emergency.access import (
     scope_to_user,
 )
 from emergency.auth.models import Role
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise, Township
-from emergency.timeutil import local_today, to_local
-from emergency.validation import id_arg, ids_of
-from emergency.web.forms import _blank_as, form_data, load_form, save
+from emergency.core.timeutil import local_today, to_local
+from emergency.core.validation import id_arg, ids_of
+from emergency.core.forms import _blank_as, form_data, load_form, save
 from plans.plan.models import Plan, PlanVersion, VersionStatus
 from plans.plan.queries import version_for
 
-from . import actions, gate, records
-from .models import (
+from plans.drills import actions, gate, records
+from plans.drills.models import (
     ACTION_STATUS_LABELS,
     DRILL_CONTENTS,
     DRILL_FORMS,
@@ -54,14 +54,15 @@ from .models import (
     Occurrence,
     SpotCheck,
 )
-from .record_schemas import (
+from plans.drills.record_schemas import (
     ActionForm,
     AnswerForm,
     DrillForm,
     DrillEvaluationInput,
     SpotCheckForm,
 )
-from .schemas import OverrideForm
+from plans.drills.schemas import OverrideForm
+from emergency.auth.models import User
 
 bp = Blueprint("drill_records", __name__)
 
@@ -90,7 +91,6 @@ def gate_state(version: PlanVersion) -> dict[str, Any]:
     if drills:
         return {"state": "drilled", "drills": drills, "override": override}
     if override is not None:
-        from emergency.auth.models import User
 
         return {"state": "waived", "override": override, "officer": db.session.get(User, override.officer_id)
                 if override.officer_id else None}

@@ -12,18 +12,19 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from emergency import files
+from emergency.core import files
 from emergency.audit import operations as audit
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
-from emergency.timeutil import utcnow
+from emergency.core.timeutil import utcnow
 from plans.plan.models import Plan, PlanVersion, VersionStatus
 
-from . import gate, occurrences
-from .models import Drill, DrillCycle, DrillEvaluation, DrillFile
+from plans.drills import gate, occurrences
+from plans.drills.models import Drill, DrillCycle, DrillEvaluation, DrillFile
+from plans.drills import actions
 
-#: Kinds of drill files by their type (emergency.files): photos and documents.
+#: Kinds of drill files by their type (emergency.core.files): photos and documents.
 FILE_KINDS = {"jpg": "photo", "png": "photo", "pdf": "document", "docx": "document"}
 
 FIELDS = ("title", "started_at", "duration_minutes", "form", "content", "purpose", "scenario", "location",
@@ -136,7 +137,6 @@ def save_evaluation(actor, drill: Drill, data: dict[str, Any]) -> DrillEvaluatio
     Existing actions are kept as they are (they change through their own transitions). A problem
     may start a revision of a plan with the statutory trigger "found_in_response".
     """
-    from . import actions
 
     evaluation = drill.evaluation
     values = {name: data[name] for name in EVALUATION_FIELDS if name in data}

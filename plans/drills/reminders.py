@@ -17,15 +17,15 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging.audience import has_role
 from emergency.messaging.models import Campaign, Contact, OrgKind
 from emergency.organisations.models import Enterprise, Jurisdiction, Township
-from emergency.timeutil import local_today, to_local
+from emergency.core.timeutil import local_today, to_local
 from emergency.workdays import calendar as workdays
 
-from .models import ActionStatus, CorrectiveAction, DrillCycle, Occurrence
+from plans.drills.models import ActionStatus, CorrectiveAction, DrillCycle, Occurrence
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,11 @@ import re
 from flask_babel import gettext as _
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
-from emergency.validation import BaseSchema, FormSchema, text
+from emergency.core.validation import BaseSchema, FormSchema, text
 
-from . import recurrence
-from .models import CYCLE_PRESETS, DRILL_FORMS, SCOPE_KINDS
+from plans.drills import recurrence
+from plans.drills.models import CYCLE_PRESETS, DRILL_FORMS, SCOPE_KINDS
+from emergency.core.timeutil import local_today
 
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -219,7 +220,6 @@ class OccurrenceSchema(BaseSchema):
     excuse_reason = fields.String()
 
     def get_status(self, occurrence):
-        from emergency.timeutil import local_today
 
         return occurrence.status_on(local_today())
 

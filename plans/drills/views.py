@@ -10,24 +10,24 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from emergency.access import check_can_edit_enterprise, check_enterprise, record_for
-from emergency.extensions import db
+from emergency.core.access import check_can_edit_enterprise, check_enterprise, record_for
+from emergency.core.extensions import db
 from emergency.messaging.models import Contact
 from emergency.organisations.models import Enterprise, Township
-from emergency.timeutil import local_today
-from emergency.validation import bound_int, first_errors
-from emergency.web.forms import load_form, save
+from emergency.core.timeutil import local_today
+from emergency.core.validation import bound_int, first_errors
+from emergency.core.forms import load_form, save
 from plans.plan.models import Plan
 
-from . import cycles as cycle_ops
-from . import occurrences as occurrence_ops
-from . import recurrence
-from .models import (
+from plans.drills import cycles as cycle_ops
+from plans.drills import occurrences as occurrence_ops
+from plans.drills import recurrence
+from plans.drills.models import (
     CYCLE_PRESETS, DRILL_FORMS, FREQUENCIES, OBLIGATION_LABELS, OCCURRENCE_STATUS_LABELS, SCOPE_KINDS, DrillCycle,
     Occurrence,
 )
-from .queries import OCCURRENCE_STATUSES, cycle_select, occurrence_select
-from .schemas import CycleForm, ExcuseForm
+from plans.drills.queries import OCCURRENCE_STATUSES, cycle_select, occurrence_select
+from plans.drills.schemas import CycleForm, ExcuseForm
 
 bp = Blueprint("drills", __name__)
 LIST_FIELDS = ("weekdays", "plan_ids", "contact_ids")

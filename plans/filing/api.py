@@ -6,16 +6,16 @@ from flask import abort, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from emergency.access import EDITORS, WRITERS, record_for
-from emergency.api import api_user, token_required
-from emergency.extensions import db
+from emergency.core.access import EDITORS, WRITERS, record_for
+from emergency.core.api import api_user, token_required
+from emergency.core.extensions import db
 from emergency.organisations.api import SelectPage
 
-from . import operations
-from .models import Filing
-from .pdf import form_pdf
-from .queries import filing_select
-from .schemas import FilingQuery, FilingSchema, ReturnInput, SubmitInput
+from plans.filing import operations
+from plans.filing.models import Filing
+from plans.filing.pdf import form_pdf
+from plans.filing.queries import filing_select
+from plans.filing.schemas import FilingQuery, FilingSchema, ReturnInput, SubmitInput
 
 blp = Blueprint("filings_api", __name__, url_prefix="/api/v1",
                 description="Filing of published plans: submission, acceptance or return, the registration form")

@@ -22,11 +22,11 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from emergency.audit import operations as audit
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.workdays import calendar
 
-from . import notices
-from .models import Filing, FilingEvent, FilingStatus
+from plans.filing import notices
+from plans.filing.models import Filing, FilingEvent, FilingStatus
 
 logger = logging.getLogger(__name__)
 SUBMIT_WORKING_DAYS = 20

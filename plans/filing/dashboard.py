@@ -16,13 +16,13 @@ from typing import Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations import industries
 from emergency.organisations.models import Enterprise, Township
 from plans.plan.models import Plan, PlanVersion, VersionStatus
 from plans.plan.operations import evaluation_due
 
-from .models import FILED, Filing, FilingStatus
+from plans.filing.models import FILED, Filing, FilingStatus
 
 #: Plans due for evaluation within this many days are listed (overdue ones always are).
 EVALUATION_HORIZON_DAYS = 90

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise
-from emergency.timeutil import UTCDateTime, to_local, utcnow
+from emergency.core.timeutil import UTCDateTime, to_local, utcnow
 from plans.plan.models import PlanVersion
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from emergency.extensions import db
+from emergency.core.extensions import db
 from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging.models import Campaign, Contact
 from emergency.organisations.models import Enterprise
 
-from .models import Filing, FilingEvent
+from plans.filing.models import Filing, FilingEvent
 
 
 def bureau_name(filing: Filing) -> str:

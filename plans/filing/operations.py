@@ -17,17 +17,17 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from emergency.audit import operations as audit
-from emergency.extensions import db
+from emergency.core.extensions import db
+from emergency.core.queue import enqueue_after_commit
 from emergency.organisations.models import Jurisdiction
 from emergency.organisations.obligations import has_obligation
-from emergency.timeutil import local_today, utcnow
-from emergency.transactions import on_commit
+from emergency.core.timeutil import local_today, utcnow
 from emergency.workdays.calendar import working_days_between
 from plans.plan.models import PlanVersion, VersionStatus
 
-from . import clocks, notices
-from .clocks import DECIDE_WORKING_DAYS, SUBMIT_WORKING_DAYS, date_text
-from .models import MATERIALS, OPEN, RETURN_REASONS, Filing, FilingEvent, FilingStatus
+from plans.filing import clocks, notices
+from plans.filing.clocks import DECIDE_WORKING_DAYS, SUBMIT_WORKING_DAYS, date_text
+from plans.filing.models import MATERIALS, OPEN, RETURN_REASONS, Filing, FilingEvent, FilingStatus
 
 logger = logging.getLogger(__name__)
 __all__ = ["DECIDE_WORKING_DAYS", "SUBMIT_WORKING_DAYS"]
@@ -282,9 +282,4 @@ _notify = notices.notify
 
 
 def _render_form_later(filing_id: int) -> None:
-    def enqueue() -> None:
-        from scheduler.tasks import plans as plan_tasks
-
-        plan_tasks.render_filing_form(filing_id)
-
-    on_commit(enqueue)
+    enqueue_after_commit("filing.render_filing_form", filing_id)

@@ -8,12 +8,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from emergency.organisations.models import Jurisdiction
-from emergency.extensions import db
-from emergency.pdf import cached_pdf, render_pdf
-from emergency.timeutil import to_local
+from emergency.core.extensions import db
+from emergency.core.pdf import cached_pdf, render_pdf
+from emergency.core.timeutil import to_local
 
-from .models import MATERIALS, Filing, FilingStatus
-from .operations import materials
+from plans.filing.models import MATERIALS, Filing, FilingStatus
+from plans.filing.operations import materials
 
 
 

@@ -6,11 +6,12 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from emergency.access import scope_to_user
+from emergency.core.access import scope_to_user
 from emergency.auth.models import User
-from emergency.extensions import db
+from emergency.core.extensions import db
 
-from .models import Filing, FilingStatus
+from plans.filing.models import Filing, FilingStatus
+from emergency.core.timeutil import local_today
 
 
 @dataclass
@@ -46,7 +47,6 @@ def filing_select(user: User, params: dict) -> sa.Select:
     if params.get("enterprise_id"):
         query = query.where(Filing.enterprise_id == params["enterprise_id"])
     if params.get("overdue") is not None:
-        from emergency.timeutil import local_today
 
         late = sa.and_(Filing.status.in_([FilingStatus.due, FilingStatus.returned]), Filing.submit_by < local_today())
         query = query.where(late if params["overdue"] else ~late)

@@ -4,10 +4,15 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from emergency.validation import BaseSchema, FormSchema, text
+from emergency.core.validation import BaseSchema, FormSchema, text
 from emergency.workdays.calendar import provisional_note
 
-from .models import RETURN_REASONS, FilingStatus
+from plans.filing.models import RETURN_REASONS, FilingStatus
+from plans.filing.operations import working_days_left
+from plans.filing.operations import materials
+from emergency.core.extensions import db
+from emergency.organisations.models import Township
+from plans.filing.dashboard import MUST_FILE_CODES
 
 
 class SubmitInput(BaseSchema):
@@ -75,12 +80,10 @@ class FilingSchema(BaseSchema):
     events = fields.List(fields.Nested(FilingEventSchema))
 
     def _left(self, filing):
-        from .operations import working_days_left
 
         return working_days_left(filing)
 
     def _materials(self, filing):
-        from .operations import materials
 
         return materials(filing)
 
@@ -96,10 +99,7 @@ class DashboardQuery(FormSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _known(self, data, **_kwargs):
-        from emergency.extensions import db
-        from emergency.organisations.models import Township
 
-        from .dashboard import MUST_FILE_CODES
 
         errors = {}
         if data.get("township_id") and db.session.get(Township, data["township_id"]) is None:

@@ -10,22 +10,28 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from emergency.access import EDITORS, OFFICERS, record_for, require_roles
-from emergency.extensions import db
+from emergency.core.access import EDITORS, OFFICERS, record_for, require_roles
+from emergency.core.extensions import db
 from emergency.organisations import industries
 from emergency.organisations.models import Township
-from emergency.timeutil import local_today
-from emergency.validation import first_errors
-from emergency.web.forms import load_form, save
+from emergency.core.timeutil import local_today
+from emergency.core.validation import first_errors
+from emergency.core.forms import load_form, save
 
-from . import dashboard as dashboard_queries
-from . import clocks, operations
-from .models import EVENT_LABELS, FILING_STATUS_LABELS, MATERIALS, RETURN_REASONS, Filing
-from .pdf import form_pdf
-from .queries import filing_queue
-from .schemas import DashboardQuery, ReturnInput, SubmitForm
+from plans.filing import dashboard as dashboard_queries
+from plans.filing import clocks, operations
+from plans.filing.models import EVENT_LABELS, FILING_STATUS_LABELS, MATERIALS, RETURN_REASONS, Filing
+from plans.filing.pdf import form_pdf
+from plans.filing.queries import filing_queue
+from plans.filing.schemas import DashboardQuery, ReturnInput, SubmitForm
 
 bp = Blueprint("filing", __name__)
+
+
+@bp.app_context_processor
+def _filing_state_labels() -> dict[str, Any]:
+    """Plan pages show their versions' filing state too (plans ask filing, never import it)."""
+    return {"filing_labels": FILING_STATUS_LABELS}
 
 
 @bp.context_processor

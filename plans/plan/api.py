@@ -8,16 +8,17 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from marshmallow import ValidationError, fields
 
-from emergency import files
-from emergency.access import WRITERS, record_for
-from emergency.api import UploadBlueprint as Blueprint
-from emergency.api import api_user, enterprise_for, token_required
-from emergency.extensions import db
+from emergency.core import files
+from emergency.core.access import WRITERS, record_for
+from emergency.core.api import UploadBlueprint as Blueprint
+from emergency.core.api import api_user, token_required
+from emergency.organisations.operations import enterprise_for
+from emergency.core.extensions import db
 from emergency.organisations.api import SelectPage
 
-from . import imports, operations
-from .comparison import compare as compare_versions
-from .models import (
+from plans.plan import imports, operations
+from plans.plan.comparison import compare as compare_versions
+from plans.plan.models import (
     Attachment,
     Evaluation,
     ImportJob,
@@ -26,9 +27,9 @@ from .models import (
     PlanSection,
     PlanVersion,
 )
-from .pdf import card_pdf, plan_pdf
-from .queries import plan_select, version_for
-from .schemas import (
+from plans.plan.pdf import card_pdf, plan_pdf
+from plans.plan.queries import plan_select, version_for
+from plans.plan.schemas import (
     AttachmentInput,
     AttachmentSchema,
     CompareQuery,
@@ -103,7 +104,7 @@ class Plans(MethodView):
 
         Officers name `enterprise_id`; an enterprise token always creates its own enterprise's plan.
         """
-        enterprise = enterprise_for(data)
+        enterprise = enterprise_for(api_user(), data)
         fields_ = {k: v for k, v in data.items() if k != "enterprise_id"}
         plan = operations.create_plan(api_user(), enterprise, fields_)
         db.session.commit()

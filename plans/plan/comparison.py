@@ -7,9 +7,9 @@ from typing import Any
 
 from emergency.organisations.obligations import has_obligation
 
-from ..documents import richtext
-from .models import PlanSection, PlanVersion
-from .operations import key_changes
+from plans.documents import richtext
+from plans.plan.models import PlanSection, PlanVersion
+from plans.plan.operations import key_changes
 
 
 @dataclass

@@ -3,7 +3,7 @@
 ``start`` checks the upload (type, the import limits: ``docx_import.measure``, which never
 parses the whole file) and stores it. A file of at most ``DOCX_IMPORT_INLINE_PARAGRAPHS``
 paragraphs (1,000 by default, well under a second to read) is read at once; a larger one is
-read by the worker (``scheduler.tasks.plans.import_word``, enqueued when the job is committed),
+read by the worker (``plans.plan.tasks.import_word``, enqueued when the job is committed),
 which reports its progress on the job. Either way the sections found wait on the job until
 ``confirm`` replaces the draft's sections with them (audited as ``import_sections``); a job
 started with ``apply`` (the API's ``confirm=true``) is saved as soon as it is read.
@@ -17,15 +17,17 @@ from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from emergency import files
-from emergency.extensions import db
-from emergency.timeutil import utcnow
-from emergency.transactions import on_commit
-from emergency.validation import first_errors
+from emergency.core import files
+from emergency.core.extensions import db
+from emergency.core.queue import enqueue_after_commit
+from emergency.core.timeutil import utcnow
+from emergency.core.validation import first_errors
 
-from ..documents import docx_import
-from . import operations
-from .models import ImportJob, PlanVersion
+from plans.documents import docx_import
+from plans.plan import operations
+from plans.plan.models import ImportJob, PlanVersion
+from plans.plan.models import IMPORT_JOB_STATUS_LABELS
+from emergency.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +56,7 @@ def start(actor, version: PlanVersion, filename: str, data: bytes, *, apply: boo
         if apply:
             confirm(actor, job)
     else:
-        job_id = job.id
-
-        def enqueue() -> None:
-            from scheduler.tasks import plans as plan_tasks
-
-            plan_tasks.import_word(job_id)
-
-        on_commit(enqueue)
+        enqueue_after_commit("plan.import_word", job.id)
     return job
 
 
@@ -83,14 +78,12 @@ def stalled(job: ImportJob) -> bool:
 
 
 def status_label(job: ImportJob) -> str:
-    from .models import IMPORT_JOB_STATUS_LABELS
 
     return str(IMPORT_JOB_STATUS_LABELS.get(job.status, job.status))
 
 
 def run(job_id: int) -> str | None:
     """The worker's part: read the job's file, with progress; its status at the end."""
-    from emergency.auth.models import User
 
     job = db.session.get(ImportJob, job_id)
     if job is None or job.status != "queued":

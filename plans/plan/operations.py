@@ -16,20 +16,23 @@ from marshmallow import ValidationError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from emergency import files
+from emergency.core import files
 from emergency.audit import operations as audit
-from emergency.extensions import db
+from emergency.core import signals
+from emergency.core.extensions import db
+from emergency.core.queue import enqueue_after_commit
 from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
-from emergency.timeutil import local_today, utcnow
-from emergency.transactions import on_commit
+from emergency.core.timeutil import local_today, utcnow
 
-from ..documents import richtext
-from . import skeleton
-from .models import (
+from plans.documents import richtext
+from plans.plan import skeleton
+from plans.plan.models import (
     KEY_PARTS, Attachment, Evaluation, Plan, PlanKind, PlanSection, PlanVersion, Review, ReviewConclusion,
     VersionStatus,
 )
+from emergency.messaging import campaigns as campaign_ops
+from emergency.messaging.models import Contact
 
 EVALUATION_YEARS = 3
 
@@ -232,9 +235,8 @@ def publication_blockers(version: PlanVersion) -> list[str]:
                           "record a passing review first."))
     if not any((s.body or "").strip() for s in version.sections):
         blockers.append(_("The plan has no text yet."))
-    from plans.drills import gate
-
-    blockers += gate.blockers(version)
+    for found in signals.answers(signals.publication_blockers, version):  # e.g. the drill gate
+        blockers += found
     return blockers
 
 
@@ -291,30 +293,17 @@ def publish(actor, version: PlanVersion, data: dict[str, Any]) -> PlanVersion:
                  summary=f"{plan.title} v{version.number}",
                  changes={"principal_name": version.principal_name, "signed_on": version.signed_on.isoformat(),
                           "key_changes": version.key_changes, "content_hash": version.content_hash})
-    from ..filing import operations as filing_ops
-
-    filing_ops.version_published(actor, version)
-    if plan.kind == PlanKind.onsite and previous is None:
-        from plans.drills import occurrences as drill_occurrences
-
-        drill_occurrences.refresh_obligations(plan.enterprise)  # its half-yearly drill starts now
+    # Filing opens (or settles an earlier open filing); drills start an on-site plan's half-year.
+    signals.plan_published.send(actor, version=version, previous=previous)
     if data.get("announce"):
         announce(actor, version)
     version_id = version.id
-    on_commit(lambda: _render_later(version_id))
+    enqueue_after_commit("plan.render_plan_pdf", version_id)
     return version
-
-
-def _render_later(version_id: int) -> None:
-    from scheduler.tasks import plans as plan_tasks
-
-    plan_tasks.render_plan_pdf(version_id)
 
 
 def announce(actor, version: PlanVersion):
     """Tell the enterprise's staff contacts by a normal-priority SMS (quiet hours apply)."""
-    from emergency.messaging import campaigns as campaign_ops
-    from emergency.messaging.models import Contact
 
     plan = version.plan
     contact_ids = db.session.scalars(sa.select(Contact.id).where(

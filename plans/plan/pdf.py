@@ -3,23 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from emergency.extensions import db
 from flask_babel import force_locale
 
-from emergency.pdf import cached_pdf, render_pdf
-
-from .models import ATTACHMENT_KINDS, REVISION_TRIGGERS, PlanKind, PlanVersion
-from .operations import fingerprint
+from emergency.core import signals
+from emergency.core.pdf import cached_pdf, render_pdf
+from plans.plan.models import ATTACHMENT_KINDS, REVISION_TRIGGERS, PlanKind, PlanVersion
+from plans.plan.operations import fingerprint
 
 
 
 def _filing_number(version: PlanVersion) -> str | None:
-    from ..filing.models import FILED, Filing
-
-    return db.session.scalar(sa.select(Filing.number).where(
-        Filing.version_id == version.id, Filing.status.in_(list(FILED))))
+    return signals.answer(signals.filing_number, version)  # filing lives above plans
 
 
 def plan_pdf(version: PlanVersion) -> Path:

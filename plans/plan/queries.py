@@ -7,12 +7,12 @@ import sqlalchemy as sa
 
 from flask import abort
 
-from emergency.access import record_for, scope_to_user
+from emergency.core.access import record_for, scope_to_user
 from emergency.auth.models import User
 from emergency.organisations.models import Enterprise
-from emergency.search import matches
+from emergency.core.search import matches
 
-from .models import Plan, PlanKind, PlanVersion, VersionStatus
+from plans.plan.models import Plan, PlanKind, PlanVersion, VersionStatus
 
 
 def plan_select(user: User, params: dict[str, Any]) -> sa.Select:

@@ -8,12 +8,12 @@ from flask_smorest.fields import Upload
 from marshmallow import ValidationError, fields, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from emergency.validation import BaseSchema, FormSchema, text
+from emergency.core.validation import BaseSchema, FormSchema, text
 
-from .models import (
+from plans.plan.models import (
     ATTACHMENT_KINDS, EVALUATION_CONCLUSIONS, KEY_PARTS, REVISION_TRIGGERS, PlanKind, ReviewConclusion,
 )
-from .operations import evaluation_due
+from plans.plan.operations import evaluation_due
 
 
 class PlanInput(BaseSchema):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .models import PlanKind
+from plans.plan.models import PlanKind
 
 Section = tuple[int, str, str | None, str]
 

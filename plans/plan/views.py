@@ -10,28 +10,30 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from emergency import files
-from emergency.access import check_can_edit_enterprise, check_enterprise, record_for
+from emergency.core import files
+from emergency.core.access import check_can_edit_enterprise, check_enterprise, record_for
 from emergency.auth.models import Role
-from emergency.extensions import db
+from emergency.core import signals
+from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
-from emergency.timeutil import local_today
-from emergency.validation import id_arg
-from emergency.web.forms import _blank_as, form_data, load_form, save
+from emergency.core.timeutil import local_today
+from emergency.core.validation import id_arg
+from emergency.core.forms import _blank_as, form_data, load_form, save
 
-from ..filing.models import FILING_STATUS_LABELS
-from . import operations, skeleton
-from .comparison import compare as compare_versions
-from .models import (
+from plans.plan import operations, skeleton
+from plans.plan.comparison import compare as compare_versions
+from plans.plan.models import (
     ATTACHMENT_KINDS, EVALUATION_CONCLUSIONS, KEY_PARTS, PLAN_KIND_LABELS, REVIEW_CONCLUSION_LABELS,
     REVISION_TRIGGERS, VERSION_STATUS_LABELS, Attachment, Evaluation, Plan, PlanKind, PlanVersion,
 )
-from .pdf import card_pdf, plan_pdf
-from .queries import plan_select, version_for
-from .schemas import (
+from plans.plan.pdf import card_pdf, plan_pdf
+from plans.plan.queries import plan_select, version_for
+from plans.plan.schemas import (
     DraftInput, EvaluationForm, PlanForm, PublishForm, ReviewInput, RevisionForm, SectionForm,
 )
+from plans.plan import imports
+from plans.plan.models import ImportJob
 
 bp = Blueprint("plans", __name__)
 
@@ -40,7 +42,7 @@ bp = Blueprint("plans", __name__)
 def _labels() -> dict[str, Any]:
     return {"kind_labels": PLAN_KIND_LABELS, "status_labels": VERSION_STATUS_LABELS, "triggers": REVISION_TRIGGERS,
             "key_parts": KEY_PARTS, "attachment_kinds": ATTACHMENT_KINDS, "review_labels": REVIEW_CONCLUSION_LABELS,
-            "evaluation_labels": EVALUATION_CONCLUSIONS, "today": local_today(), "filing_labels": FILING_STATUS_LABELS}
+            "evaluation_labels": EVALUATION_CONCLUSIONS, "today": local_today()}
 
 
 def _plan(plan_id: int, *, edit: bool = False) -> Plan:
@@ -114,10 +116,7 @@ def plan(plan_id: int):
     item = _plan(plan_id)
     evaluations = db.session.scalars(sa.select(Evaluation).where(Evaluation.plan_id == item.id)
                                      .order_by(Evaluation.evaluated_on.desc())).all()
-    from ..filing.models import Filing
-
-    filings = db.session.scalars(sa.select(Filing).join(PlanVersion).where(PlanVersion.plan_id == item.id)
-                                 .order_by(Filing.id.desc())).all()
+    filings = signals.answer(signals.plan_filings, item) or []  # filing lives above plans
     return render_template("plans/plan.html", plan=item, evaluations=evaluations, filings=filings,
                            evaluation_due=operations.evaluation_due(item), errors={}, values={})
 
@@ -193,9 +192,7 @@ def version(plan_id: int, number: int):
             flash(_("Saved."), "success")
             return _back(item)
     blockers = operations.publication_blockers(item) if item.editable else []
-    from ..filing.models import Filing
-
-    filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == item.id))
+    filing = signals.answer(signals.version_filing, item)
     return render_template("plans/version.html", plan=item.plan, version=item, errors=errors, blockers=blockers,
                            filing=filing, hint_for=lambda title: skeleton.hint_for(item.plan.kind, title),
                            must_review=has_obligation(item.plan.enterprise, "expert_review")), (422 if errors else 200)
@@ -253,7 +250,6 @@ def section_action(plan_id: int, number: int, section_id: int, action: str):
 @login_required
 def import_word(plan_id: int, number: int):
     """Upload a .docx: it becomes an import job, whose page shows progress, then the sections it makes."""
-    from . import imports
 
     item = _version(plan_id, number, edit=True)
     if not item.editable:
@@ -276,8 +272,6 @@ def import_word(plan_id: int, number: int):
 def import_job(plan_id: int, number: int, job_id: int):
     """An import job: its progress (the page refreshes itself), its error, or the preview and the
     confirmation that replaces the draft's sections."""
-    from . import imports
-    from .models import ImportJob
 
     item = _version(plan_id, number, edit=True)
     job = db.session.get(ImportJob, job_id)

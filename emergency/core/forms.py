@@ -8,9 +8,9 @@ from flask import request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
 
-from ..extensions import db
-from ..sheets import ImportRejected, RowError
-from ..validation import first_errors
+from emergency.core.extensions import db
+from emergency.core.sheets import ImportRejected, RowError
+from emergency.core.validation import first_errors
 
 T = TypeVar("T")
 

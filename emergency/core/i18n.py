@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, has_request_context, request, session
 
-from .extensions import babel
+from emergency.core.extensions import babel
 
 LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 

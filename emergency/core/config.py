@@ -21,24 +21,33 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def load_secret_key(instance_path: Path) -> str:
-    """Return SECRET_KEY from the environment, else from instance/secret_key (created once).
-
-    The file is created with O_EXCL so that concurrent workers starting together agree on
-    one key instead of overwriting each other's.
-    """
+def load_secret_key(instance_path: Path) -> str | None:
+    """SECRET_KEY from the environment, else from instance/secret_key if it exists (building
+    the app creates no file: the process that runs calls ``ensure_secret_key``)."""
     from_env = os.environ.get("SECRET_KEY")
     if from_env:
         return from_env
+    key_file = instance_path / "secret_key"
+    return key_file.read_text().strip() if key_file.exists() else None
+
+
+def ensure_secret_key(app) -> None:
+    """Give a process that runs (web, CLI, worker, scheduler) a key: instance/secret_key,
+    created once. The file is created with O_EXCL so that concurrent workers starting together
+    agree on one key instead of overwriting each other's."""
+    if app.config.get("SECRET_KEY"):
+        return
+    instance_path = Path(app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)
     key_file = instance_path / "secret_key"
     try:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return key_file.read_text().strip()
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+        return
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_hex(32))
-    return key_file.read_text().strip()
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
 
 
 class Config:
@@ -51,6 +60,13 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", default_db))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SQLALCHEMY_RECORD_QUERIES = False
+
+        # The task queue (emergency.core.queue): SQLite file by default, Redis with REDIS_URL.
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        self.HUEY_NAME = env.get("HUEY_NAME", "emergency")
+        self.HUEY_SQLITE_PATH = env.get("HUEY_SQLITE_PATH") or str(instance_path / "huey.db")
+        #: Run tasks in-process at once (unit tests only).
+        self.HUEY_IMMEDIATE = _bool(env.get("HUEY_IMMEDIATE"))
 
         # Sessions and cookies.
         self.SESSION_COOKIE_HTTPONLY = True

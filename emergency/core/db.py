@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .extensions import db
+from emergency.core.extensions import db
 
 _KEY = "after_commit_callbacks"
 
@@ -26,3 +26,4 @@ def _run_callbacks(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_callbacks(session: Session) -> None:
     session.info.pop(_KEY, None)
+    session.info.pop("queue_once", None)  # what emergency.core.queue was to enqueue once

@@ -1,16 +1,15 @@
-"""System tasks: the queue probe that measures how long tasks wait."""
+"""Health tasks: the queue probe that measures how long tasks wait."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from emergency.extensions import db
+from emergency.core.extensions import db
+from emergency.core.queue import task
+from emergency.core.timeutil import utcnow
 from emergency.health.models import QueueProbe
-from emergency.timeutil import utcnow
-
-from ..context import app_task
 
 
-@app_task()
+@task("health.probe")
 def probe(enqueued_at: str) -> float:
     """Record that a task enqueued at ``enqueued_at`` ran now; returns the wait in seconds."""
     sent = datetime.fromisoformat(enqueued_at)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from flask import Flask, Response, abort, g, jsonify, request
+from flask import Flask, Response, abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
@@ -15,8 +15,15 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import HTTPException
 
-from .auth.models import Role, User
-from .validation import MAX_INT, localise_errors
+from emergency.core.roles import Role
+from emergency.core.validation import MAX_INT, localise_errors
+
+if TYPE_CHECKING:
+    from emergency.auth.models import User
+
+#: ``app.extensions`` key of the function that turns a bearer token into its user (or aborts):
+#: set by ``emergency.auth`` (core knows no users).
+TOKEN_USER = "api_token_user"
 
 API_PREFIX = "/api/"
 PROBLEM_JSON = "application/problem+json"
@@ -191,18 +198,11 @@ def api_user() -> User:
 
 
 def _authenticate() -> User:
-    from .auth.operations import must_change_message, user_for_token
-
     header = request.headers.get("Authorization", "")
     scheme, _space, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         abort(401, description=_("Send an API token: Authorization: Bearer <token>."))
-    found = user_for_token(raw.strip())
-    if found is None:
-        abort(401, description=_("The token is unknown, expired or revoked."))
-    if found[0].must_change_password:
-        abort(403, description=must_change_message())
-    return found[0]
+    return current_app.extensions[TOKEN_USER](raw.strip())
 
 
 def token_required(*roles: Role) -> Callable:
@@ -231,22 +231,3 @@ def register_swagger_assets(app: Flask) -> None:
     @app.route("/api/v1/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
-
-
-def enterprise_for(data: dict[str, Any]):
-    """The enterprise a write is for: an enterprise token's own, else the ``enterprise_id``
-    an officer names (a ValidationError naming the field when missing or unknown)."""
-    from marshmallow import ValidationError
-
-    from .auth.models import Role
-    from .extensions import db
-    from .organisations.models import Enterprise
-
-    user = api_user()
-    enterprise_id = user.enterprise_id if user.role == Role.enterprise else data.get("enterprise_id")
-    if enterprise_id is None:
-        raise ValidationError({"enterprise_id": [_("Choose the enterprise.")]})
-    enterprise = db.session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise ValidationError({"enterprise_id": [_("No such enterprise.")]})
-    return enterprise

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import abort
 from flask_login import current_user, login_required
 
-from .auth.models import Role, User
+from emergency.core.extensions import db
+from emergency.core.roles import Role
+
+if TYPE_CHECKING:
+    from emergency.auth.models import User
 
 
 def require_roles(*roles: Role) -> Callable:
@@ -66,8 +70,6 @@ def check_can_edit_enterprise(user: User, enterprise_id: int | None) -> None:
 def record_for(user: User, model, record_id: int, *, edit: bool = False):
     """The ``model`` row with ``record_id`` if ``user`` may see it (and, with ``edit``, change
     it): 404 when it is missing or out of reach, 403 for read-only users who would change it."""
-    from .extensions import db
-
     record = db.get_or_404(model, record_id)
     (check_can_edit_enterprise if edit else check_enterprise)(user, record.enterprise_id)
     return record

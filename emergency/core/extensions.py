@@ -32,7 +32,7 @@ class BoundedSQLAlchemy(SQLAlchemy):
     def paginate(self, select, *, page=None, per_page=None, max_per_page=None, error_out=True, count=True):
         from flask import abort, has_request_context, request
 
-        from .validation import bound_int
+        from emergency.core.validation import bound_int  # validation imports these extensions
 
         if has_request_context():
             for name, default in (("page", 1), ("per_page", 20)):

@@ -12,10 +12,10 @@ from typing import Any
 import phonenumbers
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from emergency.core.extensions import db
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 from werkzeug.routing import IntegerConverter
 
-from .organisations import credit_code as credit
 
 #: Marshmallow's built-in messages, as regular expressions with the translation to use.
 _BUILTIN_MESSAGES: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
@@ -184,8 +184,6 @@ class Ref(fields.Integer):
         number = super()._deserialize(value, attr, data, **kwargs)
         if not MIN_ID <= number <= MAX_ID:
             raise ValidationError(_("Must be between %(min)s and %(max)s.", min=MIN_ID, max=MAX_ID))
-        from .extensions import db
-
         if db.session.get(self.model, number) is None:
             raise ValidationError(_("There is no such record (id %(id)s).", id=number))
         return number
@@ -310,30 +308,6 @@ class Mobile(fields.String):
         return parse_mobile(super()._deserialize(value, attr, data, **kwargs))
 
 
-class CreditCode(fields.String):
-    """Unified social credit code, normalised to upper case and checked (GB 32100-2015)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = credit.normalise(super()._deserialize(value, attr, data, **kwargs))
-        reason = credit.problem(code)
-        if reason == "length":
-            raise ValidationError(_("A unified social credit code has 18 characters."))
-        if reason == "characters":
-            raise ValidationError(
-                _("Only digits and the capital letters A–Y except I, O, Z, S and V may be used.")
-            )
-        if reason == "area":
-            raise ValidationError(_("Characters 3 to 8 must be the six-digit area code."))
-        if reason == "check":
-            raise ValidationError(
-                _(
-                    "The check character (the 18th) is wrong: by GB 32100-2015 it should be %(expected)s.",
-                    expected=credit.check_character(code[:17]),
-                )
-            )
-        return code
-
-
 def text(max_length: int, *, required: bool = True, also: Any = None, **kwargs: Any) -> fields.String:
     """A trimmed text field with a maximum length (and the validators in ``also``)."""
     validators = [validate.Length(max=max_length)]
@@ -367,7 +341,6 @@ class Trimmed(fields.String):
 __all__ = [
     "BaseSchema",
     "Coordinate",
-    "CreditCode",
     "FormSchema",
     "Mobile",
     "Ref",

@@ -32,7 +32,7 @@ from typing import Any
 import pdfkit
 from flask import current_app, render_template
 
-from .files import write_atomic
+from emergency.core.files import write_atomic
 
 logger = logging.getLogger(__name__)
 
