@@ -422,9 +422,11 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     config = current_app.config
     found = {"reconcile": 0, "requeue": 0, "fan_out": 0, "poll": 0}
-    stuck_sending = db.session.scalars(sa.select(Delivery.id).where(
+    # A live sender's deliveries are its own, however long they take (see reconcile).
+    stuck_sending = [row.id for row in db.session.execute(sa.select(Delivery.id, Delivery.sender).where(
         Delivery.status == DeliveryStatus.sending,
-        Delivery.sending_at < now - timedelta(seconds=config["SMS_STUCK_SECONDS"])).limit(5000)).all()
+        Delivery.sending_at < now - timedelta(seconds=config["SMS_STUCK_SECONDS"])).limit(5000))
+        if not sender_alive(row.sender)]
     for delivery_id in stuck_sending:
         _tasks().reconcile(delivery_id)
     found["reconcile"] = len(stuck_sending)
