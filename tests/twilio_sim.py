@@ -20,8 +20,10 @@ Every request must carry HTTP Basic auth ``account_sid:auth_token`` (401 / 20003
 Accepted messages are recorded; a background worker then moves each one to ``sent`` and to
 its final status (``delivered`` unless overridden in ``final_status_for``) and POSTs signed
 (X-Twilio-Signature) status callbacks to its StatusCallback URL. Failure injection:
-``fail_next``, ``set_failure_rate``, ``drop_connection_next``, ``invalid_numbers``,
-``landline_numbers``, ``opted_out_numbers``, runtime ``latency``.
+``fail_next``, ``set_failure_rate``, ``drop_connection_next``, ``hold_next_create`` (a
+request held in flight until released), ``invalid_numbers``, ``landline_numbers``,
+``opted_out_numbers``, runtime ``latency``. Like Twilio, ``date_sent`` is empty while a
+message is queued (set when it moves to ``sent``), so DateSent filters do not list it.
 
 Run standalone: ``python tests/twilio_sim.py serve --port 8765`` or measure throughput with
 ``python tests/twilio_sim.py bench --concurrency 16 --latency 0.02``.
