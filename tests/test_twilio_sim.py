@@ -131,7 +131,8 @@ def test_create_returns_a_twilio_message_resource(sim, client):
     assert msg.messaging_service_sid is None
     assert msg.uri == f"/2010-04-01/Accounts/{sim.account_sid}/Messages/{msg.sid}.json"
     assert isinstance(msg.date_created, datetime) and msg.date_created >= before
-    assert msg.date_sent is not None and msg.date_updated is not None
+    # Like Twilio: date_sent is set when the message leaves the queue, not on acceptance.
+    assert msg.date_sent is None and msg.date_updated is not None
 
     recorded = sim.messages
     assert len(recorded) == 1
@@ -276,6 +277,7 @@ def test_list_filter_paging_and_fetch(sim, client):
     assert len(client.messages.list(to=other, page_size=1)) == 3
 
     hour = timedelta(hours=1)
+    assert sim.wait_for_callbacks(10)  # every message has left the queue: each has a date_sent
     assert len(client.messages.list(to=MOBILE, date_sent_after=datetime.now(UTC) - hour)) == 5
     assert client.messages.list(date_sent_after=datetime.now(UTC) + hour) == []
     assert client.messages.list(date_sent_before=datetime.now(UTC) - hour) == []
@@ -425,3 +427,13 @@ def test_inbound_webhook_is_signed(sim, receiver):
     url = receiver.url("/sms/inbound")
     assert RequestValidator(sim.auth_token).validate(url, p, sim.sign(url, p))
     assert not RequestValidator("another-token").validate(url, p, sim.sign(url, p))
+
+
+def test_a_queued_message_has_no_date_sent_to_filter_on():
+    """Twilio lists a message it still holds in its queue by To, but not by DateSent."""
+    with TwilioSimulator(callbacks_enabled=False) as sim:
+        client = Client(sim.account_sid, sim.auth_token)
+        client.api.base_url = sim.url
+        sid = client.messages.create(to=MOBILE, from_=FROM, body="queued").sid
+        assert [m.sid for m in client.messages.list(to=MOBILE)] == [sid]
+        assert client.messages.list(to=MOBILE, date_sent_after=datetime.now(UTC) - timedelta(hours=1)) == []

@@ -20,8 +20,10 @@ Every request must carry HTTP Basic auth ``account_sid:auth_token`` (401 / 20003
 Accepted messages are recorded; a background worker then moves each one to ``sent`` and to
 its final status (``delivered`` unless overridden in ``final_status_for``) and POSTs signed
 (X-Twilio-Signature) status callbacks to its StatusCallback URL. Failure injection:
-``fail_next``, ``set_failure_rate``, ``drop_connection_next``, ``invalid_numbers``,
-``landline_numbers``, ``opted_out_numbers``, runtime ``latency``.
+``fail_next``, ``set_failure_rate``, ``drop_connection_next``, ``hold_next_create`` (a
+request held in flight until released), ``invalid_numbers``, ``landline_numbers``,
+``opted_out_numbers``, runtime ``latency``. Like Twilio, ``date_sent`` is empty while a
+message is queued (set when it moves to ``sent``), so DateSent filters do not list it.
 
 Run standalone: ``python tests/twilio_sim.py serve --port 8765`` or measure throughput with
 ``python tests/twilio_sim.py bench --concurrency 16 --latency 0.02``.
@@ -146,7 +148,7 @@ class _Message:
     __slots__ = ("accepted_at", "params", "resource", "sent_at", "seq", "status_callback")
 
     def __init__(self, seq: int, resource: dict, status_callback: str | None,
-                 params: dict[str, str], sent_at: datetime):
+                 params: dict[str, str], sent_at: datetime | None):
         self.seq = seq
         self.resource = resource
         self.status_callback = status_callback
@@ -164,6 +166,20 @@ class _Message:
 
 class _DropConnection(Exception):
     pass
+
+
+class _Hold:
+    """A create request to one number, held in flight: received, not yet answered or recorded."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_arrived(self, timeout: float = 30.0) -> bool:
+        return self.arrived.wait(timeout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,6 +338,7 @@ class TwilioSimulator:
         self._failure_choices: tuple[tuple[int, int | None], ...] = ((429, 20429), (500, None))
         self._rng = random.Random(0)
         self._drop_next = 0
+        self._holds: dict[str, _Hold] = {}
         #: Every message-create request received, whatever its answer (the SMS bookkeeping's
         #: attempts are checked against it).
         self.create_requests = 0
@@ -411,6 +428,14 @@ class TwilioSimulator:
         """The next ``n`` creates are accepted and recorded, then the socket is closed unanswered."""
         with self._lock:
             self._drop_next += n
+
+    def hold_next_create(self, to: str) -> _Hold:
+        """Hold the next create request to ``to`` in flight (as a provider busy with it would)
+        until ``release()``: it is recorded and answered only then."""
+        hold = _Hold()
+        with self._lock:
+            self._holds[to] = hold
+        return hold
 
     def reset(self) -> None:
         """Forget messages, callbacks, pending callbacks, failure injection and number lists."""
@@ -609,6 +634,8 @@ class TwilioSimulator:
             now = _rfc2822(datetime.now(UTC))
             if step == 0:
                 status, error_code = "sent", None
+                res["date_sent"] = now
+                msg.sent_at = datetime.now(UTC)
                 if not res["from"]:
                     res["from"] = self.default_from
             else:
@@ -728,6 +755,11 @@ class TwilioSimulator:
         if to in self.opted_out_numbers:
             return bad(21610, "Attempt to send to unsubscribed recipient")
 
+        with self._lock:
+            hold = self._holds.pop(to, None)
+        if hold is not None:
+            hold.arrived.set()
+            hold._released.wait(120)
         now = datetime.now(UTC)
         stamp = _rfc2822(now)
         sid = _new_sid("SM")
@@ -737,7 +769,7 @@ class TwilioSimulator:
             "api_version": API_VERSION,
             "body": body,
             "date_created": stamp,
-            "date_sent": stamp,
+            "date_sent": None,  # like Twilio: set when the message leaves its queue
             "date_updated": stamp,
             "direction": "outbound-api",
             "error_code": None,
@@ -758,7 +790,7 @@ class TwilioSimulator:
         }
         callback = p.get("StatusCallback") or None
         with self._lock:
-            msg = _Message(next(self._seq), resource, callback, p, now)
+            msg = _Message(next(self._seq), resource, callback, p, None)
             self._messages.append(msg)
             self._by_sid[sid] = msg
             drop = self._drop_next > 0
@@ -800,6 +832,8 @@ class TwilioSimulator:
                     continue
                 if from_ and r["from"] != from_:
                     continue
+                if (after or before or exact_day) and m.sent_at is None:
+                    continue  # not sent yet (still queued): no DateSent to match, like Twilio
                 if after and m.sent_at < after:
                     continue
                 if before and m.sent_at > before:

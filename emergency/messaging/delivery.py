@@ -5,11 +5,24 @@ Every state change is a conditional UPDATE on the current status, so a repeated 
 retry racing a callback or two workers holding the same id can never send a message twice
 or move a status backwards. When a send's outcome is unknown (the connection dropped after
 the request went out, or the worker died), the provider is asked before anything is resent.
+
+Each claim of a delivery (queued -> sending) writes a fresh claim token into ``sender``:
+``nonce@host:pid:start`` while the claiming process may still have the request in flight,
+the bare ``nonce`` once it has let go (the request ended with an unknown outcome, or the
+batch ended without recording it). Every later write of that attempt is conditional on the
+token, so a stale writer (a second reconciliation, a sender that was given up on) never
+changes a newer attempt. Reconciliation leaves a delivery alone while its sender process is
+alive: an unrecorded message of a live sender is still waiting for the pool, on the wire or
+waiting for the batch to be recorded, and only the sender knows which. Twilio has no
+idempotency key, so asking it is only sound once no request of the attempt can still reach it.
 """
 from __future__ import annotations
 
 import logging
+import os
 import random
+import secrets
+import socket
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -57,6 +70,64 @@ _TASKS = _Tasks()
 
 def _tasks() -> _Tasks:
     return _TASKS
+
+
+# --- who holds an attempt ---------------------------------------------------------------
+
+_identity: tuple[int, str] | None = None
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), which a reused pid does not
+    share; None when it cannot be read (no such process, or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in (b"Z", b"X"):  # a zombie: dead, not yet reaped
+        return None
+    return fields[19].decode()
+
+
+def process_identity() -> str:
+    """``host:pid:start`` of this process (recomputed after a fork)."""
+    global _identity
+    pid = os.getpid()
+    if _identity is None or _identity[0] != pid:
+        _identity = (pid, f"{socket.gethostname()}:{pid}:{_process_start(pid) or '?'}")
+    return _identity[1]
+
+
+def new_claim_token() -> str:
+    return f"{secrets.token_hex(6)}@{process_identity()}"[:100]
+
+
+def released(token: str) -> str:
+    """The token of an attempt whose sender let go (still unique, no owner any more)."""
+    return token.split("@", 1)[0]
+
+
+def sender_alive(token: str | None) -> bool | None:
+    """Whether the process that holds this attempt still runs: False when no process holds it
+    (released, or a row from before claim tokens) or it ran on this host and is gone, None
+    when it ran on another host (then only the attempt's age speaks for its death)."""
+    if not token or "@" not in token:
+        return False
+    owner = token.split("@", 1)[1]
+    host, pid_text, start = (owner.rsplit(":", 2) + ["", ""])[:3]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    if start != "?":
+        return _process_start(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # --- fan-out ---------------------------------------------------------------------------
@@ -187,50 +258,61 @@ def send_batch(ids: Iterable[int]) -> None:
                            D.c.campaign_id.in_(sa.select(Campaign.id).where(
                                Campaign.status == CampaignStatus.cancelled)))
         .values(status=DeliveryStatus.cancelled.value, failed_at=now, updated_at=now))
+    # The claim token fences this attempt: every later write of it is conditional on it.
+    token = new_claim_token()
     claimed = db.session.execute(
         sa.update(D)
         .where(D.c.id.in_(ids), D.c.status == DeliveryStatus.queued.value,
                sa.or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now + timedelta(seconds=1)))
         .values(status=DeliveryStatus.sending.value, sending_at=now, updated_at=now,
-                attempts=D.c.attempts + 1, provider=provider.name)
+                attempts=D.c.attempts + 1, provider=provider.name, sender=token)
         .returning(D.c.id, D.c.phone, D.c.attempts, D.c.campaign_id)
     ).all()
     db.session.commit()
     if not claimed:
         return
-    campaign_ids = {row.campaign_id for row in claimed}
-    bodies = dict(db.session.execute(sa.select(Campaign.id, Campaign.body).where(Campaign.id.in_(campaign_ids))).all())
     engine = db.engine
-    pool = _pool(app.config["SMS_CONCURRENCY"])
-    futures = [
-        pool.submit(_send_one, app, engine, provider, row.id, row.phone, row.attempts, bodies[row.campaign_id])
-        for row in claimed
-    ]
-    wait(futures)
     accepted = []
-    for future in futures:
-        if future.exception() is not None:
-            logger.error("sender crashed", exc_info=future.exception())
-        elif future.result() is not None:
-            accepted.append(future.result())
-    _record_accepted(engine, accepted)
+    try:
+        campaign_ids = {row.campaign_id for row in claimed}
+        bodies = dict(db.session.execute(
+            sa.select(Campaign.id, Campaign.body).where(Campaign.id.in_(campaign_ids))).all())
+        pool = _pool(app.config["SMS_CONCURRENCY"])
+        futures = [
+            pool.submit(_send_one, app, engine, provider, token, row.id, row.phone, row.attempts,
+                        bodies[row.campaign_id])
+            for row in claimed
+        ]
+        wait(futures)
+        for future in futures:
+            if future.exception() is not None:
+                logger.error("sender crashed", exc_info=future.exception())
+            elif future.result() is not None:
+                accepted.append(future.result())
+    finally:
+        # Whatever this batch did not record (a crash, or an error above) is let go, so that
+        # reconciliation need not wait for this process to end before asking the provider.
+        _record_accepted(engine, token, accepted, [row.id for row in claimed])
     finish_campaigns(campaign_ids)
 
 
-def _record_accepted(engine: sa.Engine, accepted: list[dict[str, Any]]) -> None:
-    """Record the batch's accepted messages in one transaction (a worker killed before this
-    leaves them in ``sending``; reconciliation then finds them at the provider)."""
-    if not accepted:
-        return
+def _record_accepted(engine: sa.Engine, token: str, accepted: list[dict[str, Any]], claimed: list[int]) -> None:
+    """Record the batch's accepted messages in one transaction and let go of the rest of the
+    claim (a worker killed before this leaves them in ``sending`` with its token; once it is
+    gone, reconciliation finds them at the provider)."""
+    mine = sa.and_(D.c.status == DeliveryStatus.sending.value, D.c.sender == token)
     with engine.begin() as conn:
-        conn.execute(
-            sa.update(D).where(D.c.id == sa.bindparam("delivery_id"), D.c.status == DeliveryStatus.sending.value)
-            .values(status=DeliveryStatus.sent.value, provider_sid=sa.bindparam("sid"),
-                    sent_at=sa.bindparam("at"), updated_at=sa.bindparam("at"), error_code=None, error_message=None),
-            accepted)
+        if accepted:
+            conn.execute(
+                sa.update(D).where(D.c.id == sa.bindparam("delivery_id"), mine)
+                .values(status=DeliveryStatus.sent.value, provider_sid=sa.bindparam("sid"),
+                        sent_at=sa.bindparam("at"), updated_at=sa.bindparam("at"), error_code=None,
+                        error_message=None),
+                accepted)
+        conn.execute(sa.update(D).where(D.c.id.in_(claimed), mine).values(sender=released(token)))
 
 
-def _send_one(app: Flask, engine: sa.Engine, provider: Provider, delivery_id: int, phone: str,
+def _send_one(app: Flask, engine: sa.Engine, provider: Provider, token: str, delivery_id: int, phone: str,
               attempts: int, body: str) -> dict[str, Any] | None:
     """Send one message; returns what to record when the provider accepted it."""
     with app.app_context():
@@ -238,22 +320,32 @@ def _send_one(app: Flask, engine: sa.Engine, provider: Provider, delivery_id: in
         try:
             accepted = provider.send(phone, body, callback)
         except SendFailed as failure:
-            _record_failure(app, engine, delivery_id, phone, attempts, failure)
+            _record_failure(app, engine, token, delivery_id, phone, attempts, failure)
             return None
         except Exception:  # noqa: BLE001 - whatever happened, the request may have gone out
             logger.exception("delivery %s: unexpected error while sending; will ask the provider", delivery_id)
+            _let_go(engine, token, delivery_id)
             _tasks().reconcile.schedule(args=(delivery_id,), delay=app.config["SMS_RECONCILE_DELAY"])
             return None
         return {"delivery_id": delivery_id, "sid": accepted.sid, "at": utcnow()}
 
 
-def _record_failure(app: Flask, engine: sa.Engine, delivery_id: int, phone: str, attempts: int,
+def _let_go(engine: sa.Engine, token: str, delivery_id: int) -> None:
+    """The request ended without an answer: this process will not send it again, so
+    reconciliation may ask the provider (after SMS_RECONCILE_DELAY) without waiting for it."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(D).where(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value,
+                                        D.c.sender == token).values(sender=released(token)))
+
+
+def _record_failure(app: Flask, engine: sa.Engine, token: str, delivery_id: int, phone: str, attempts: int,
                     failure: SendFailed) -> None:
     config = app.config
     now = utcnow()
-    where = sa.and_(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
+    where = sa.and_(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value, D.c.sender == token)
     if failure.kind == "unknown":
         logger.warning("delivery %s: outcome unknown (%s); will ask the provider", delivery_id, failure.message)
+        _let_go(engine, token, delivery_id)
         _tasks().reconcile.schedule(args=(delivery_id,), delay=config["SMS_RECONCILE_DELAY"])
         return
     if failure.kind == "retry" and attempts < config["SMS_MAX_ATTEMPTS"]:
@@ -282,33 +374,50 @@ def _record_failure(app: Flask, engine: sa.Engine, delivery_id: int, phone: str,
 # --- reconciliation and sweeps ----------------------------------------------------------
 
 def reconcile(delivery_id: int) -> str:
-    """A delivery stuck in ``sending``: ask the provider whether it took the message."""
+    """A delivery stuck in ``sending``: ask the provider whether it took the message.
+
+    Not while the process that claimed it still runs on this host: its request may be waiting
+    for the pool, on the wire, or answered and waiting for the batch to be recorded; asking
+    the provider then could find nothing and send a second message (the sweep asks again).
+    Every write is conditional on the attempt's claim token, so two reconciliations of the
+    same delivery, or a reconciliation and a late sender, cannot both act.
+    """
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.sending:
         return "nothing to do"
+    token = delivery.sender
+    if sender_alive(token):
+        logger.info("delivery %s: its sender (%s) is still running; left to it", delivery_id, token)
+        return "in flight"
     provider = get_provider()
     since = delivery.sending_at or delivery.created_at
     try:
-        sid = provider.find_accepted(delivery.phone, delivery.campaign.body, since)
+        sids = provider.find_accepted(delivery.phone, delivery.campaign.body, since)
     except Exception as exc:  # noqa: BLE001 - the provider could not be asked; try again later
         logger.warning("delivery %s: provider could not be asked (%s)", delivery_id, exc)
         _tasks().reconcile.schedule(args=(delivery_id,), delay=current_app.config["SMS_RECONCILE_DELAY"] * 2)
         return "provider unavailable"
     now = utcnow()
+    this_attempt = sa.and_(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value,
+                           D.c.sender.is_(None) if token is None else D.c.sender == token)
+    # The same text to the same number may belong to another delivery (two campaigns with one
+    # body, a resend): the newest match no other delivery recorded is this one's.
+    taken = set(db.session.scalars(sa.select(Delivery.provider_sid).where(
+        Delivery.provider_sid.in_(sids), Delivery.id != delivery_id))) if sids else set()
+    sid = next((s for s in sids if s not in taken), None)
     if sid is not None:
-        taken = db.session.scalar(sa.select(Delivery.id).where(Delivery.provider_sid == sid, Delivery.id != delivery_id))
-        if taken is None:
-            db.session.execute(sa.update(D).where(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
-                               .values(status=DeliveryStatus.sent.value, provider_sid=sid, sent_at=now, updated_at=now))
-            db.session.commit()
+        changed = db.session.execute(sa.update(D).where(this_attempt).values(
+            status=DeliveryStatus.sent.value, provider_sid=sid, sent_at=now, updated_at=now)).rowcount
+        db.session.commit()
+        if changed:
             logger.info("delivery %s: provider had accepted it as %s", delivery_id, sid)
-            return "found"
+        return "found"
     # The provider never took it: send again (this is not a duplicate). The attempt claimed for
     # it is given back: the worker died before the request (the claim counts it in advance),
     # or the request left no trace at the provider. ``attempts`` counts what the provider saw.
     changed = db.session.execute(
-        sa.update(D).where(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value)
-        .values(status=DeliveryStatus.queued.value, next_attempt_at=None, updated_at=now,
+        sa.update(D).where(this_attempt)
+        .values(status=DeliveryStatus.queued.value, next_attempt_at=None, updated_at=now, sender=None,
                 attempts=sa.case((D.c.attempts > 0, D.c.attempts - 1), else_=0))).rowcount
     db.session.commit()
     if changed:
@@ -321,9 +430,11 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     config = current_app.config
     found = {"reconcile": 0, "requeue": 0, "fan_out": 0, "poll": 0}
-    stuck_sending = db.session.scalars(sa.select(Delivery.id).where(
+    # A live sender's deliveries are its own, however long they take (see reconcile).
+    stuck_sending = [row.id for row in db.session.execute(sa.select(Delivery.id, Delivery.sender).where(
         Delivery.status == DeliveryStatus.sending,
-        Delivery.sending_at < now - timedelta(seconds=config["SMS_STUCK_SECONDS"])).limit(5000)).all()
+        Delivery.sending_at < now - timedelta(seconds=config["SMS_STUCK_SECONDS"])).limit(5000))
+        if not sender_alive(row.sender)]
     for delivery_id in stuck_sending:
         _tasks().reconcile(delivery_id)
     found["reconcile"] = len(stuck_sending)

@@ -249,6 +249,9 @@ class Delivery(db.Model):
     error_code: Mapped[str | None] = mapped_column(sa.String(20))
     error_message: Mapped[str | None] = mapped_column(sa.String(300))
     attempts: Mapped[int] = mapped_column(default=0)
+    #: The claim token of the current attempt: ``nonce@host:pid:start`` while the claiming
+    #: process may have its request in flight, the bare nonce once it let go (delivery.py).
+    sender: Mapped[str | None] = mapped_column(sa.String(100))
     #: A retry waits until then.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -53,7 +53,7 @@ class Provider(Protocol):
 
     def send(self, to: str, body: str, status_callback: str | None) -> Accepted: ...
 
-    def find_accepted(self, to: str, body: str, since: datetime) -> str | None: ...
+    def find_accepted(self, to: str, body: str, since: datetime) -> list[str]: ...
 
     def fetch_status(self, sid: str) -> tuple[str, str | None]: ...
 
@@ -69,8 +69,8 @@ class ConsoleProvider:
         logger.info("console SMS %s to %s: %s", sid, to, body.replace("\n", " ")[:200])
         return Accepted(sid, "sent")
 
-    def find_accepted(self, to: str, body: str, since: datetime) -> str | None:
-        return None  # the console keeps nothing: an unrecorded send is sent again
+    def find_accepted(self, to: str, body: str, since: datetime) -> list[str]:
+        return []  # the console keeps nothing: an unrecorded send is sent again
 
     def fetch_status(self, sid: str) -> tuple[str, str | None]:
         return "sent", None
@@ -129,13 +129,21 @@ class TwilioProvider:
             raise SendFailed("unknown", None, f"no answer after sending: {exc.__class__.__name__}") from exc
         return Accepted(message.sid, message.status or "queued")
 
-    def find_accepted(self, to: str, body: str, since: datetime) -> str | None:
-        # Twilio filters DateSent by day; narrow by creation time and body here.
-        for message in self.client.messages.list(to=to, date_sent_after=since - timedelta(days=1), limit=200):
+    def find_accepted(self, to: str, body: str, since: datetime) -> list[str]:
+        """The sids of messages with this body to this number created since ``since`` (less two
+        minutes for clock skew and Twilio's whole-second times), newest first.
+
+        No DateSent filter: Twilio sets ``date_sent`` only when it hands the message to the
+        carrier, so a message it accepted but still holds in its queue (a large campaign from
+        one sender queues for minutes) has none and would not be listed: it would be sent again.
+        """
+        window = since - timedelta(minutes=2)
+        found = []
+        for message in self.client.messages.stream(to=to, page_size=200, limit=1000):
             created = message.date_created
-            if message.body == body and (created is None or created >= since - timedelta(minutes=2)):
-                return message.sid
-        return None
+            if message.body == body and (created is None or created >= window):
+                found.append(message.sid)
+        return found
 
     def fetch_status(self, sid: str) -> tuple[str, str | None]:
         message = self.client.messages(sid).fetch()
