@@ -1,5 +1,5 @@
 """SMS fan-out benchmark: the system against the raw twilio client, both against the local
-Twilio-compatible server (tests/twilio_sim.py) with 20 ms per request.
+Twilio-compatible server (tests/fakes/twilio) with 20 ms per request.
 
     .venv/bin/python bench/sms_fanout.py                      # SQLite database + SQLite queue
     .venv/bin/python bench/sms_fanout.py --database postgresql://postgres@127.0.0.1:5432/bench \\
@@ -28,7 +28,7 @@ BODY = "【示范县应急管理局】暴雨橙色预警：未来6小时将出�
 
 
 def start_simulator(latency: float) -> tuple[subprocess.Popen, dict[str, str]]:
-    process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "twilio_sim.py"), "serve", "--latency",
+    process = subprocess.Popen([sys.executable, "-m", "tests.fakes.twilio.simulator", "serve", "--latency",
                                 str(latency), "--no-callbacks"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     line = process.stdout.readline()
     found = dict(re.findall(r"(\w+)=(\S+)", line))

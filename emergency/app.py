@@ -58,7 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _calendar_banner(app)
     errors.init_app(app)
     headers.init_app(app)
-    # Before any route is added: every <int:…> in a URL is an id in 1 … 2^63-1 (else 404).
+    # Before any route is added: every <int:…> in a URL is an id in 1 … 2^31-1 (else 404).
     app.url_map.converters["int"] = BoundedIntConverter
 
     app.register_blueprint(web_views.bp)

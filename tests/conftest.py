@@ -75,6 +75,8 @@ def _base_config(url: str) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SERVER_NAME": None,
+        # PDFs are rendered in the tests about PDFs (which turn this on), not in every publication.
+        "PDF_PRERENDER": False,
         **({"BABEL_TRANSLATION_DIRECTORIES": _TRANSLATIONS["dir"]} if _TRANSLATIONS else {}),
     }
 

@@ -14,7 +14,7 @@ from emergency.core.queue import app_queue
 
 from .browser import live_server
 from .processes import kill, process_env, start_worker, wait_for
-from .twilio_sim import TwilioSimulator
+from tests.fakes.twilio.simulator import TwilioSimulator
 
 BODY = "【测试县应急管理局】暴雨橙色预警：请立即检查尾矿库排洪设施，人员撤离危险区域。"
 ACCEPTED = {DeliveryStatus.sent, DeliveryStatus.delivered}

@@ -267,7 +267,7 @@ def test_a_stuck_campaign_can_always_be_cancelled(client, people, officer_api):
 @pytest.fixture
 def sim_provider(app):
     """The real twilio client against the local simulator, in-process queue, no callbacks."""
-    from .twilio_sim import TwilioSimulator
+    from tests.fakes.twilio.simulator import TwilioSimulator
 
     with TwilioSimulator(callbacks_enabled=False) as sim:
         app.config.update(SMS_PROVIDER="twilio", TWILIO_ACCOUNT_SID=sim.account_sid,

@@ -20,7 +20,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.twilio_sim import TwilioSimulator, count_segments
+from tests.fakes.twilio.simulator import TwilioSimulator, count_segments
 
 FROM = "+15005550006"
 MOBILE = "+8613800138000"

@@ -18,7 +18,6 @@ class Audit(MethodView):
     @blp.arguments(AuditQuery, location="query")
     @blp.response(200, AuditEntrySchema(many=True))
     @blp.paginate(SelectPage, page_size=50, max_page_size=500)
-    @blp.doc(security=[{"bearerAuth": []}])
     def get(self, params):
         """Audit entries, newest first; enterprise users see their own enterprise's entries."""
         return audit_select(api_user(), params)

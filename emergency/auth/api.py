@@ -41,7 +41,6 @@ class Token(MethodView):
 
     @token_required()
     @blp.response(204)
-    @blp.doc(security=[{"bearerAuth": []}])
     def delete(self):
         """Revoke the token this request was made with."""
         raw = request.headers["Authorization"].partition(" ")[2].strip()
@@ -53,7 +52,6 @@ class Token(MethodView):
 class Tokens(MethodView):
     @token_required()
     @blp.response(200, TokenInfoSchema(many=True))
-    @blp.doc(security=[{"bearerAuth": []}])
     def get(self):
         """The caller's own tokens (values are never shown again)."""
         return db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == api_user().id)
@@ -64,7 +62,6 @@ class Tokens(MethodView):
 class TokenById(MethodView):
     @token_required()
     @blp.response(204)
-    @blp.doc(security=[{"bearerAuth": []}])
     def delete(self, token_id: int):
         """Revoke one of the caller's tokens."""
         token = db.session.get(ApiToken, token_id)

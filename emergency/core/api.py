@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -205,8 +206,16 @@ def _authenticate() -> User:
     return current_app.extensions[TOKEN_USER](raw.strip())
 
 
+#: The OpenAPI security requirement of every endpoint behind ``token_required``.
+BEARER = [{"bearerAuth": []}]
+
+
 def token_required(*roles: Role) -> Callable:
-    """Endpoint decorator: a valid bearer token, of a user with one of ``roles`` if given."""
+    """Endpoint decorator: a valid bearer token, of a user with one of ``roles`` if given.
+
+    It also documents the bearer requirement in the OpenAPI document (flask-smorest reads
+    ``_apidoc``), so no endpoint declares it again.
+    """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -218,6 +227,8 @@ def token_required(*roles: Role) -> Callable:
             return view(*args, **kwargs)
 
         wrapped._api_roles = roles
+        wrapped._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+        wrapped._apidoc.setdefault("manual_doc", {}).setdefault("security", BEARER)
         return wrapped
 
     return decorator

@@ -151,6 +151,9 @@ class Config:
         self.WKHTMLTOPDF = env.get("WKHTMLTOPDF") or shutil.which("wkhtmltopdf")
         #: wkhtmltopdf is killed after this long; the caller gets a PdfRenderError.
         self.PDF_TIMEOUT_SECONDS = float(env.get("PDF_TIMEOUT_SECONDS", "60"))
+        #: Render a plan's PDFs and a filing's registration form in the worker as soon as they
+        #: exist, so that the first download is instant (else they are rendered when first asked).
+        self.PDF_PRERENDER = _bool(env.get("PDF_PRERENDER"), True)
 
         # Attachments (emergency/files.py), stored by content hash. None means
         # ``<instance>/attachments``, resolved when used (the instance path may change).

@@ -18,12 +18,17 @@ import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from emergency.core.timeutil import UTCDateTime, utcnow
 
 #: Kind → the extensions that may carry it.
 EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -280,3 +285,16 @@ __all__ = [
     "store",
     "write_atomic",
 ]
+
+
+class StoredFileMixin:
+    """The columns of every uploaded file stored by content hash (plan attachments, drill files):
+    its name as uploaded (made safe), hash, size, checked type, who uploaded it and when."""
+
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column()
+    #: pdf / docx / xlsx / jpg / png (checked against the content).
+    file_type: Mapped[str] = mapped_column(sa.String(10))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

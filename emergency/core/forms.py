@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
-from flask import request
+from flask import flash, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
 
@@ -77,3 +77,9 @@ def import_upload(importer: Callable[[IO[bytes]], list[T]]) -> tuple[list[T] | N
         return None, rejected.errors
     db.session.commit()
     return created, []
+
+
+def flash_errors(errors: dict[str, str], label: Callable[[str], str] | None = None) -> None:
+    """Flash every field's error at the top of the next page, "Field: message" with ``label``."""
+    for field, message in errors.items():
+        flash(f"{label(field)}: {message}" if label else message, "error")

@@ -87,8 +87,9 @@ def first_errors(errors: dict[str, Any]) -> dict[str, str]:
 
 # --- bounds every input shares --------------------------------------------------------------
 
-#: Ids are positive and fit the databases' BIGINT (and SQLite's INTEGER).
-MIN_ID, MAX_ID = 1, 2**63 - 1
+#: Ids are positive and fit the primary keys' INTEGER column: 32 bits on PostgreSQL (a larger
+#: number in a query or an insert is an "integer out of range" error there, not just no row).
+MIN_ID, MAX_ID = 1, 2**31 - 1
 #: Every other integer (page numbers, counts, positions, years) fits a 32-bit INTEGER column and
 #: leaves room for arithmetic such as ``(page - 1) * page_size`` in SQL.
 MIN_INT, MAX_INT = -(2**31), 2**31 - 1
@@ -190,7 +191,7 @@ class Ref(fields.Integer):
 
 
 class BoundedIntConverter(IntegerConverter):
-    """The ``<int:…>`` URL converter, bounded to ids (1 … 2^63-1): larger numbers are a 404."""
+    """The ``<int:…>`` URL converter, bounded to ids (1 … 2^31-1): larger numbers are a 404."""
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = MIN_ID, max: int | None = MAX_ID,
                  signed: bool = False) -> None:
@@ -244,7 +245,7 @@ def _walk_text(value: Any, path: str, found: dict[str, list[str]]) -> None:
 class BaseSchema(Schema):
     """Input schemas ignore nothing silently: unknown fields are errors.
 
-    Every field gets the shared bounds (``bound_field``): ids 1 … 2^63-1, other integers within
+    Every field gets the shared bounds (``bound_field``): ids 1 … 2^31-1, other integers within
     32 bits, text without control characters or lone surrogates. Free-form members (Raw, Dict)
     and the names of unknown members are checked for unstorable strings too.
     """

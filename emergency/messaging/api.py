@@ -28,7 +28,6 @@ from emergency.messaging.schemas import (
 )
 
 blp = Blueprint("messaging_api", __name__, url_prefix="/api/v1", description="Contacts, groups and SMS campaigns")
-BEARER = [{"bearerAuth": []}]
 
 
 def _with_opt_out(contacts: list[Contact]) -> list[Contact]:
@@ -57,7 +56,6 @@ class Contacts(MethodView):
     @token_required()
     @blp.response(200, ContactSchema(many=True))
     @blp.paginate(SelectPage, page_size=50, max_page_size=500)
-    @blp.doc(security=BEARER)
     def get(self):
         """Contacts the caller may see (enterprise users: their own enterprise's)."""
         return contact_select(api_user(), {})
@@ -65,7 +63,6 @@ class Contacts(MethodView):
     @token_required(*WRITERS)
     @blp.arguments(ContactInput)
     @blp.response(201, ContactSchema)
-    @blp.doc(security=BEARER)
     def post(self, data):
         """Add a contact."""
         contact = contact_ops.create_contact(api_user(), _own_enterprise(data))
@@ -77,14 +74,12 @@ class Contacts(MethodView):
 class ContactById(MethodView):
     @token_required()
     @blp.response(200, ContactSchema)
-    @blp.doc(security=BEARER)
     def get(self, contact_id: int):
         return _with_opt_out([_contact_or_404(contact_id)])[0]
 
     @token_required(*WRITERS)
     @blp.arguments(ContactPatch(partial=True))
     @blp.response(200, ContactSchema)
-    @blp.doc(security=BEARER)
     def patch(self, data, contact_id: int):
         contact = _contact_or_404(contact_id)
         contact_ops.update_contact(api_user(), contact, _own_enterprise(data) if "enterprise_id" in data else data)
@@ -96,7 +91,6 @@ class ContactById(MethodView):
 class Groups(MethodView):
     @token_required()
     @blp.response(200, GroupSchema(many=True))
-    @blp.doc(security=BEARER)
     def get(self):
         """Contact groups: static lists and saved filters."""
         return db.session.scalars(group_select(api_user())).all()
@@ -104,7 +98,6 @@ class Groups(MethodView):
     @token_required(*EDITORS)
     @blp.arguments(GroupInput)
     @blp.response(201, GroupSchema)
-    @blp.doc(security=BEARER)
     def post(self, data):
         group = group_ops.create_group(api_user(), data)
         db.session.commit()
@@ -115,7 +108,6 @@ class Groups(MethodView):
 class GroupById(MethodView):
     @token_required()
     @blp.response(200, GroupSchema)
-    @blp.doc(security=BEARER)
     def get(self, group_id: int):
         group = db.get_or_404(ContactGroup, group_id)
         check_enterprise(api_user(), group.enterprise_id)
@@ -124,7 +116,6 @@ class GroupById(MethodView):
     @token_required(*EDITORS)
     @blp.arguments(GroupInput)
     @blp.response(200, GroupSchema)
-    @blp.doc(security=BEARER)
     def put(self, data, group_id: int):
         group = db.get_or_404(ContactGroup, group_id)
         group_ops.update_group(api_user(), group, data)
@@ -149,7 +140,6 @@ class Campaigns(MethodView):
     @token_required()
     @blp.response(200, CampaignSchema(many=True))
     @blp.paginate(SelectPage, page_size=20, max_page_size=200)
-    @blp.doc(security=BEARER)
     def get(self):
         """Campaigns, newest first (counts are in each campaign's own GET)."""
         return campaign_select(api_user())
@@ -157,7 +147,6 @@ class Campaigns(MethodView):
     @token_required(*EDITORS)
     @blp.arguments(CampaignInput)
     @blp.response(201, CampaignSchema)
-    @blp.doc(security=BEARER)
     def post(self, data):
         """Create a campaign. It goes at once (or at `send_at`; normal ones after quiet hours)
         unless two-person approval is on and it is urgent: then another officer approves it."""
@@ -171,7 +160,6 @@ class CampaignPreview(MethodView):
     @token_required(*EDITORS)
     @blp.arguments(CampaignInput)
     @blp.response(200, PreviewSchema)
-    @blp.doc(security=BEARER)
     def post(self, data):
         """Recipients after de-duplication and opt-outs, and SMS parts — without sending."""
         return campaign_ops.preview(data)
@@ -181,7 +169,6 @@ class CampaignPreview(MethodView):
 class CampaignById(MethodView):
     @token_required()
     @blp.response(200, CampaignSchema)
-    @blp.doc(security=BEARER)
     def get(self, campaign_id: int):
         """A campaign with its delivery counts by status and acknowledgements."""
         return _dump(_campaign_or_404(campaign_id))
@@ -197,7 +184,6 @@ def _action(campaign_id: int, operation) -> Campaign:
 @blp.route("/campaigns/<int:campaign_id>/approve", methods=["POST"])
 @token_required(*EDITORS)
 @blp.response(200, CampaignSchema)
-@blp.doc(security=BEARER)
 def approve_campaign(campaign_id: int):
     """Approve an urgent campaign (by an officer other than its author when required)."""
     return _action(campaign_id, campaign_ops.approve)
@@ -206,7 +192,6 @@ def approve_campaign(campaign_id: int):
 @blp.route("/campaigns/<int:campaign_id>/cancel", methods=["POST"])
 @token_required(*EDITORS)
 @blp.response(200, CampaignSchema)
-@blp.doc(security=BEARER)
 def cancel_campaign(campaign_id: int):
     """Cancel a campaign that has not finished sending (also one stuck in sending): deliveries
     not yet handed to the provider are not sent."""
@@ -216,7 +201,6 @@ def cancel_campaign(campaign_id: int):
 @blp.route("/campaigns/<int:campaign_id>/resend", methods=["POST"])
 @token_required(*EDITORS)
 @blp.response(201, CampaignSchema)
-@blp.doc(security=BEARER)
 def resend_campaign(campaign_id: int):
     """A follow-up campaign to the recipients whose delivery failed for a retryable reason."""
     campaign = db.get_or_404(Campaign, campaign_id)
@@ -231,7 +215,6 @@ class Deliveries(MethodView):
     @blp.arguments(DeliveryQuery, location="query")
     @blp.response(200, DeliverySchema(many=True))
     @blp.paginate(SelectPage, page_size=100, max_page_size=1000)
-    @blp.doc(security=BEARER)
     def get(self, params, campaign_id: int):
         """One row per recipient phone with its status history timestamps."""
         return delivery_select(_campaign_or_404(campaign_id), params)

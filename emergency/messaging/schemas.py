@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from emergency.organisations import industries
 from emergency.organisations.models import Enterprise, Township
 from emergency.core.timeutil import utcnow
-from emergency.core.validation import BaseSchema, FormSchema, Mobile, Ref, text
+from emergency.core.validation import BaseSchema, FormSchema, MAX_ID, Mobile, Ref, text
 from emergency.messaging.models import CONTACT_ROLES, Contact, OrgKind
 from emergency.messaging.sms import count_parts
 
@@ -20,8 +20,6 @@ CAMPAIGN_KINDS = {
 PRIORITIES = {"urgent": _l("Urgent: goes at once, day or night"), "normal": _l("Normal: waits out quiet hours")}
 #: A long SMS is many parts; beyond this the message should be a notice with a link.
 MAX_BODY = 670
-#: The largest id a database integer key holds (BIGINT); beyond it an id cannot name a record.
-MAX_ID = 2**63 - 1
 
 
 def record_id(**kwargs) -> fields.Integer:

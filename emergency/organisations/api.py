@@ -40,7 +40,6 @@ class Enterprises(MethodView):
     @blp.arguments(EnterpriseQuery, location="query")
     @blp.response(200, EnterpriseSchema(many=True))
     @blp.paginate(SelectPage, page_size=20, max_page_size=200)
-    @blp.doc(security=[{"bearerAuth": []}])
     def get(self, params):
         """List enterprises the caller may see (an enterprise user: its own).
 
@@ -52,7 +51,6 @@ class Enterprises(MethodView):
     @blp.arguments(EnterpriseInput)
     @blp.response(201, EnterpriseSchema)
     @blp.alt_response(422, description="Invalid fields (problem details)")
-    @blp.doc(security=[{"bearerAuth": []}])
     def post(self, data):
         """Add an enterprise (officers and admins)."""
         enterprise = operations.create_enterprise(api_user(), data)
@@ -64,7 +62,6 @@ class Enterprises(MethodView):
 class EnterpriseById(MethodView):
     @token_required()
     @blp.response(200, EnterpriseSchema)
-    @blp.doc(security=[{"bearerAuth": []}])
     def get(self, enterprise_id: int):
         """One enterprise, with its statutory obligations."""
         check_enterprise(api_user(), enterprise_id)
@@ -74,7 +71,6 @@ class EnterpriseById(MethodView):
     @blp.arguments(EnterprisePatch(partial=True))
     @blp.response(200, EnterpriseSchema)
     @blp.alt_response(422, description="Invalid fields (problem details)")
-    @blp.doc(security=[{"bearerAuth": []}])
     def patch(self, data, enterprise_id: int):
         """Change some fields. Enterprise users may change only contacts and location."""
         user = api_user()
@@ -89,7 +85,6 @@ class EnterpriseById(MethodView):
 class Townships(MethodView):
     @token_required()
     @blp.response(200, TownshipSchema(many=True))
-    @blp.doc(security=[{"bearerAuth": []}])
     def get(self):
         """The county's townships and sub-districts, with active enterprise counts."""
         counts = dict(db.session.execute(
@@ -112,7 +107,6 @@ class IndustrySchema(BaseSchema):
 class Industries(MethodView):
     @token_required()
     @blp.response(200, IndustrySchema(many=True))
-    @blp.doc(security=[{"bearerAuth": []}])
     def get(self):
         """The industry catalogue, with the high-risk and crowded-place flags."""
         locale = str(get_locale() or "zh_CN")

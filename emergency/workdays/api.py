@@ -18,7 +18,6 @@ from emergency.workdays.schemas import CalendarYearSchema, DayRangeInput, Overri
 
 blp = Blueprint("calendar_api", __name__, url_prefix="/api/v1/calendar",
                 description="Chinese working days: public holidays, worked weekends and the admin's overrides")
-BEARER = [{"bearerAuth": []}]
 
 
 @blp.route("/holidays")
@@ -26,7 +25,6 @@ class Holidays(MethodView):
     @token_required()
     @blp.arguments(YearQuery, location="query")
     @blp.response(200, CalendarYearSchema)
-    @blp.doc(security=BEARER)
     def get(self, params):
         """A year's days off and worked weekend days, with their source and the year's coverage.
 
@@ -54,7 +52,6 @@ class Holidays(MethodView):
     @blp.arguments(DayRangeInput)
     @blp.response(201, OverrideSchema(many=True))
     @blp.alt_response(422, description="Invalid fields, or a date that already has an entry (problem details)")
-    @blp.doc(security=BEARER)
     def post(self, data):
         """Enter a day off or a worked weekend day, or a range of them (admins).
 
@@ -70,7 +67,6 @@ class HolidayByDate(MethodView):
     @token_required(Role.admin)
     @blp.response(204)
     @blp.alt_response(404, description="No entry for that date")
-    @blp.doc(security=BEARER)
     def delete(self, day: str):
         """Delete the entry for a date (YYYY-MM-DD); the date follows the package or weekdays again (admins)."""
         try:
@@ -90,7 +86,6 @@ class YearComplete(MethodView):
     @blp.response(200, YearStatusSchema)
     @blp.alt_response(404, description="A year outside 2004–2099")
     @blp.alt_response(422, description="The package covers the year, no day off is entered, or it is complete already")
-    @blp.doc(security=BEARER)
     def post(self, year: int):
         """Mark the year's notice as entered completely (通知已全部录入): the year is confirmed (admins).
 
@@ -103,7 +98,6 @@ class YearComplete(MethodView):
     @blp.response(200, YearStatusSchema)
     @blp.alt_response(404, description="A year outside 2004–2099")
     @blp.alt_response(422, description="The year is not marked complete")
-    @blp.doc(security=BEARER)
     def delete(self, year: int):
         """Take the completion back: the year's deadlines are provisional again (admins)."""
         return _year_change(year, operations.reopen_year)

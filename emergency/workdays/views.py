@@ -16,7 +16,7 @@ from emergency.auth.models import Role
 from emergency.core.extensions import db
 from emergency.core.timeutil import local_today
 from emergency.core.validation import localise_errors, year_arg
-from emergency.core.forms import load_form, save
+from emergency.core.forms import flash_errors, load_form, save
 from emergency.workdays import calendar, operations, rules
 from emergency.workdays.models import DAY_KIND_LABELS, CalendarDay, CalendarYear
 from emergency.workdays.schemas import DayEditForm, DayRangeForm, NoticeForm
@@ -144,8 +144,7 @@ def _year_change(year: int, operation, done: str, category: str):
     if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
         abort(404)
     _row, errors = save(lambda: operation(current_user, year))
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     if not errors:
         flash(done, category)
     return redirect(url_for(".calendar_page", year=year))

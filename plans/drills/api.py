@@ -29,7 +29,6 @@ from plans.drills.schemas import (
 
 blp = Blueprint("drill_cycles_api", __name__, url_prefix="/api/v1",
                 description="Drill cycles (presets and custom recurrences) and occurrences with their status")
-BEARER = [{"bearerAuth": []}]
 INVALID = "Invalid fields or a rule of drill cycles (problem details)"
 
 
@@ -39,7 +38,6 @@ class Cycles(MethodView):
     @blp.arguments(CycleQuery, location="query")
     @blp.response(200, CycleSchema(many=True))
     @blp.paginate(SelectPage, page_size=50, max_page_size=200)
-    @blp.doc(security=BEARER)
     def get(self, params):
         """Drill cycles the caller may see (an enterprise token: its own). Pagination in `X-Pagination`."""
         return cycle_select(api_user(), params)
@@ -48,7 +46,6 @@ class Cycles(MethodView):
     @blp.arguments(CycleCreateInput)
     @blp.response(201, CycleSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def post(self, data):
         """Create a cycle. `preset` (weekly_small, monthly_large, quarterly_check) fills the rule, time,
         duration, window and lead time not given; `custom` needs `rule`. Occurrences are laid out at once.
@@ -64,7 +61,6 @@ class Cycles(MethodView):
 class CycleById(MethodView):
     @token_required()
     @blp.response(200, CycleSchema)
-    @blp.doc(security=BEARER)
     def get(self, cycle_id: int):
         """A drill cycle."""
         return record_for(api_user(), DrillCycle, cycle_id)
@@ -73,7 +69,6 @@ class CycleById(MethodView):
     @blp.arguments(CycleUpdateInput(partial=True))
     @blp.response(200, CycleSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def patch(self, data, cycle_id: int):
         """Change a cycle: its occurrences from today on follow; past, done and excused ones stay."""
         cycle = record_for(api_user(), DrillCycle, cycle_id, edit=True)
@@ -86,7 +81,6 @@ class CycleById(MethodView):
 
     @token_required(*WRITERS)
     @blp.response(200, CycleSchema)
-    @blp.doc(security=BEARER)
     def delete(self, cycle_id: int):
         """Stop a cycle: its future occurrences go; the cycle and its history stay (nothing is deleted)."""
         cycle = record_for(api_user(), DrillCycle, cycle_id, edit=True)
@@ -102,7 +96,6 @@ class Occurrences(MethodView):
     @blp.arguments(OccurrenceQuery, location="query")
     @blp.response(200, OccurrenceSchema(many=True))
     @blp.paginate(SelectPage, page_size=100, max_page_size=500)
-    @blp.doc(security=BEARER)
     def get(self, params):
         """Occurrences of cycles and statutory obligations, filtered by status (upcoming, due, done,
         overdue, excused; repeat the parameter for several), enterprise, township, industry, cycle,
@@ -114,7 +107,6 @@ class Occurrences(MethodView):
 class OccurrenceById(MethodView):
     @token_required()
     @blp.response(200, OccurrenceSchema)
-    @blp.doc(security=BEARER)
     def get(self, occurrence_id: int):
         """An occurrence with its status."""
         return record_for(api_user(), Occurrence, occurrence_id)
@@ -126,7 +118,6 @@ class OccurrenceExcuse(MethodView):
     @blp.arguments(ExcuseInput)
     @blp.response(200, OccurrenceSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def post(self, data, occurrence_id: int):
         """Excuse an occurrence with a reason (kept with who excused it). Statutory occurrences
         only an officer may excuse."""

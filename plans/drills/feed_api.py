@@ -17,7 +17,6 @@ from plans.drills.models import CalendarFeed
 
 blp = Blueprint("drill_feeds_api", __name__, url_prefix="/api/v1",
                 description="Calendar feeds (ICS) of drill occurrences and drill records")
-BEARER = [{"bearerAuth": []}]
 ICS_DOC = {
     "security": [],
     "responses": {
@@ -32,7 +31,6 @@ ICS_DOC = {
 class Feeds(MethodView):
     @token_required()
     @blp.response(200, FeedSchema(many=True))
-    @blp.doc(security=BEARER)
     def get(self):
         """Calendar feeds, newest first (officers: all; an enterprise token: its own enterprise's).
 
@@ -45,7 +43,6 @@ class Feeds(MethodView):
     @blp.arguments(FeedInput)
     @blp.response(201, CreatedFeedSchema)
     @blp.alt_response(422, description="Invalid fields (problem details)")
-    @blp.doc(security=BEARER)
     def post(self, data):
         """Create a feed; its subscription URL is in `url`, shown only in this response.
 
@@ -64,7 +61,6 @@ class Feeds(MethodView):
 @blp.route("/calendar-feeds/<int:feed_id>", methods=["DELETE"])
 @token_required(*EDITORS, Role.enterprise)
 @blp.response(204)
-@blp.doc(security=BEARER)
 def revoke(feed_id: int):
     """Revoke a feed: its URL answers 404 from now on (revoking again changes nothing)."""
     feed = db.session.get(CalendarFeed, feed_id)

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from emergency.core.extensions import db
+from emergency.core.files import StoredFileMixin
 from emergency.messaging.models import Contact
 from emergency.organisations.models import Enterprise
 from emergency.core.timeutil import UTCDateTime, utcnow
@@ -267,7 +268,7 @@ class Drill(db.Model):
         return str(DRILL_PURPOSES.get(self.purpose, self.purpose))
 
 
-class DrillFile(db.Model):
+class DrillFile(StoredFileMixin, db.Model):
     """A photo or document of a drill, stored once by content hash (emergency.core.files)."""
 
     __tablename__ = "drill_file"
@@ -277,12 +278,6 @@ class DrillFile(db.Model):
     drill_id: Mapped[int] = mapped_column(sa.ForeignKey("drill.id"), index=True)
     #: photo / document
     kind: Mapped[str] = mapped_column(sa.String(20))
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    size: Mapped[int] = mapped_column()
-    file_type: Mapped[str] = mapped_column(sa.String(10))
-    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     drill: Mapped[Drill] = relationship(back_populates="files")
 

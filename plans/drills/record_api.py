@@ -36,7 +36,6 @@ from plans.drills.record_schemas import (
 
 blp = Blueprint("drills_api", __name__, url_prefix="/api/v1",
                 description="Drill records, their evaluations, corrective actions and spot checks")
-BEARER = [{"bearerAuth": []}]
 CHECKERS = (Role.admin, Role.officer)
 INVALID = "Invalid fields or a rule of drill records (problem details)"
 
@@ -47,7 +46,6 @@ class Drills(MethodView):
     @blp.arguments(DrillQuery, location="query")
     @blp.response(200, DrillSchema(many=True))
     @blp.paginate(SelectPage, page_size=50, max_page_size=200)
-    @blp.doc(security=BEARER)
     def get(self, params):
         """Drill records the caller may see (an enterprise token: its own), newest first.
 
@@ -60,7 +58,6 @@ class Drills(MethodView):
     @blp.arguments(DrillCreateInput)
     @blp.response(201, DrillSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def post(self, data):
         """Record a drill (AQ/T 9007-2019) and match it to the occurrences it fulfils.
 
@@ -78,7 +75,6 @@ class Drills(MethodView):
 class DrillById(MethodView):
     @token_required()
     @blp.response(200, DrillSchema)
-    @blp.doc(security=BEARER)
     def get(self, drill_id: int):
         """A drill record with its files and spot checks."""
         return record_for(api_user(), Drill, drill_id)
@@ -87,7 +83,6 @@ class DrillById(MethodView):
     @blp.arguments(DrillInput(partial=True))
     @blp.response(200, DrillSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def patch(self, data, drill_id: int):
         """Correct a drill record; the audit trail keeps what it said before (records are never deleted)."""
         drill = record_for(api_user(), Drill, drill_id, edit=True)
@@ -105,7 +100,6 @@ class FileUpload(Schema):
 @blp.arguments(FileUpload, location="files")
 @blp.response(201, DrillFileSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def add_file(data, drill_id: int):
     """Attach a photo or document to a drill (multipart field `file`), checked by its content."""
     drill = record_for(api_user(), Drill, drill_id, edit=True)
@@ -119,7 +113,6 @@ def add_file(data, drill_id: int):
 class DrillEvaluationById(MethodView):
     @token_required()
     @blp.response(200, DrillEvaluationSchema)
-    @blp.doc(security=BEARER)
     def get(self, drill_id: int):
         """The drill's evaluation (AQ/T 9009) with its corrective actions (404 before it is recorded)."""
         drill = record_for(api_user(), Drill, drill_id)
@@ -133,7 +126,6 @@ class DrillEvaluationById(MethodView):
     @blp.arguments(DrillEvaluationInput)
     @blp.response(200, DrillEvaluationSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def put(self, data, drill_id: int):
         """Record or correct the evaluation. Each item of `problems` becomes a corrective action
         (existing actions are kept); `revise_plan_id` starts a revision of that plan with the
@@ -150,7 +142,6 @@ class Actions(MethodView):
     @blp.arguments(ActionQuery, location="query")
     @blp.response(200, ActionSchema(many=True))
     @blp.paginate(SelectPage, page_size=50, max_page_size=200)
-    @blp.doc(security=BEARER)
     def get(self, params):
         """Corrective actions the caller may see, by due date. Filters: `status`, `overdue`
         (open and past due), `enterprise_id`, `township_id`, `drill_id`."""
@@ -161,7 +152,6 @@ class Actions(MethodView):
 class ActionById(MethodView):
     @token_required()
     @blp.response(200, ActionSchema)
-    @blp.doc(security=BEARER)
     def get(self, action_id: int):
         """One corrective action."""
         return record_for(api_user(), CorrectiveAction, action_id)
@@ -170,7 +160,6 @@ class ActionById(MethodView):
     @blp.arguments(ActionChangeInput)
     @blp.response(200, ActionSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def patch(self, data, action_id: int):
         """Move the action along: open → done (with `evidence`), done → verified (the enterprise's
         manager or an officer), or done → open with a `note` (sent back). Other moves: 422."""
@@ -185,7 +174,6 @@ class ActionById(MethodView):
 @blp.arguments(RevisionStartInput)
 @blp.response(201, ActionSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def start_revision(data, action_id: int):
     """Start a revision of the enterprise's plan for this problem (trigger `found_in_response`);
     the action links the new draft (`revision_version_id`)."""
@@ -198,7 +186,6 @@ def start_revision(data, action_id: int):
 @blp.route("/spot-checks", methods=["GET"])
 @token_required()
 @blp.response(200, SpotCheckSchema(many=True))
-@blp.doc(security=BEARER)
 def spot_checks():
     """Spot checks the caller may see, newest first."""
     query = scope_to_user(sa.select(SpotCheck), api_user(), SpotCheck.enterprise_id)
@@ -210,7 +197,6 @@ def spot_checks():
 @blp.arguments(SpotCheckInput)
 @blp.response(201, SpotCheckSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def spot_check(data, drill_id: int):
     """Spot-check a reported drill; a result `short` orders a correction by `correction_due`."""
     check = actions.spot_check(api_user(), record_for(api_user(), Drill, drill_id, edit=True), data)
@@ -223,7 +209,6 @@ def spot_check(data, drill_id: int):
 @blp.arguments(AnswerInput)
 @blp.response(200, SpotCheckSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def answer(data, check_id: int):
     """The enterprise answers an ordered correction."""
     check = actions.answer_spot_check(api_user(), record_for(api_user(), SpotCheck, check_id, edit=True),
@@ -236,7 +221,6 @@ def answer(data, check_id: int):
 @token_required(*CHECKERS)
 @blp.response(200, SpotCheckSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def close(check_id: int):
     """The officer accepts the answer and closes the spot check (its correction is verified)."""
     check = actions.close_spot_check(api_user(), record_for(api_user(), SpotCheck, check_id, edit=True))

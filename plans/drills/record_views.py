@@ -34,7 +34,7 @@ from emergency.core.extensions import db
 from emergency.organisations.models import Enterprise, Township
 from emergency.core.timeutil import local_today, to_local
 from emergency.core.validation import id_arg, ids_of
-from emergency.core.forms import _blank_as, form_data, load_form, save
+from emergency.core.forms import _blank_as, flash_errors, form_data, load_form, save
 from plans.plan.models import Plan, PlanVersion, VersionStatus
 from plans.plan.queries import version_for
 
@@ -251,8 +251,7 @@ def drill_files(drill_id: int):
         return [records.add_file(current_user, item, u.filename, u.read()) for u in uploads]
 
     added, errors = save(run)
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     if not errors:
         flash(_("%(n)s files added.", n=len(added)), "success")
     return redirect(url_for(".drill", drill_id=item.id) + "#files")
@@ -362,8 +361,7 @@ def action_status(action_id: int):
             return actions.change_status(current_user, item, data, evidence_file)
 
         _result, errors = save(run)
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     if not errors:
         flash(_("Corrective action: %(status)s.", status=ACTION_STATUS_LABELS[item.status.value]), "success")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
@@ -383,8 +381,7 @@ def action_revision(action_id: int):
         return actions.start_revision(current_user, item, plan_id)
 
     version, errors = save(run)
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     if errors:
         return redirect(url_for(".drill", drill_id=item.drill_id) + "#actions")
     flash(_("Revision started as version %(n)s because a drill found problems: edit it, then publish.",
@@ -401,8 +398,7 @@ def spot_check(drill_id: int):
     data, errors, _raw = load_form(SpotCheckForm())
     if not errors:
         _check, errors = save(lambda: actions.spot_check(current_user, item, data))
-    for field, message in errors.items():
-        flash(f"{_spot_label(field)}: {message}", "error")
+    flash_errors(errors, label=_spot_label)
     if not errors:
         flash(_("Spot check recorded."), "success")
     return redirect(url_for(".drill", drill_id=item.id) + "#spot-checks")
@@ -421,8 +417,7 @@ def spot_answer(check_id: int):
     data, errors, _raw = load_form(AnswerForm())
     if not errors:
         _check, errors = save(lambda: actions.answer_spot_check(current_user, item, data["response"]))
-    for field, message in errors.items():
-        flash(f"{_spot_label(field)}: {message}", "error")
+    flash_errors(errors, label=_spot_label)
     if not errors:
         flash(_("Answer sent to the bureau."), "success")
     return redirect(url_for(".drill", drill_id=item.drill_id) + "#spot-checks")
@@ -433,8 +428,7 @@ def spot_answer(check_id: int):
 def spot_close(check_id: int):
     item = record_for(current_user, SpotCheck, check_id, edit=True)
     _check, errors = save(lambda: actions.close_spot_check(current_user, item))
-    for field, message in errors.items():
-        flash(f"{_spot_label(field)}: {message}", "error")
+    flash_errors(errors, label=_spot_label)
     if not errors:
         flash(_("Spot check closed."), "success")
     return redirect(url_for(".drill", drill_id=item.drill_id) + "#spot-checks")
@@ -449,8 +443,7 @@ def waive_drill(plan_id: int, number: int):
     data, errors, _raw = load_form(OverrideForm())
     if not errors:
         _override, errors = save(lambda: gate.override(current_user, version, data["reason"]))
-    for field, message in errors.items():
-        flash(f"{_('Reason') if field == 'reason' else _('Version')}: {message}", "error")
+    flash_errors(errors, label=lambda field: _('Reason') if field == 'reason' else _('Version'))
     if not errors:
         flash(_("The drill before publication is waived; the reason is kept in the audit trail."), "success")
     return redirect(url_for("plans.version", plan_id=plan_id, number=number) + "#drill-gate")

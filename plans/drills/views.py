@@ -16,7 +16,7 @@ from emergency.messaging.models import Contact
 from emergency.organisations.models import Enterprise, Township
 from emergency.core.timeutil import local_today
 from emergency.core.validation import bound_int, first_errors
-from emergency.core.forms import load_form, save
+from emergency.core.forms import flash_errors, load_form, save
 from plans.plan.models import Plan
 
 from plans.drills import cycles as cycle_ops
@@ -226,8 +226,7 @@ def occurrence_excuse(occurrence_id: int):
     if not errors:
         _result, errors = save(lambda: occurrence_ops.excuse(current_user, occurrence, data["reason"]))
     if errors:
-        for message in errors.values():
-            flash(message, "error")
+        flash_errors(errors)
     else:
         flash(_("Occurrence excused; the reason is kept."), "success")
     target = request.form.get("next") or ""

@@ -19,7 +19,6 @@ from plans.filing.schemas import FilingQuery, FilingSchema, ReturnInput, SubmitI
 
 blp = Blueprint("filings_api", __name__, url_prefix="/api/v1",
                 description="Filing of published plans: submission, acceptance or return, the registration form")
-BEARER = [{"bearerAuth": []}]
 PDF_SCHEMA = {"type": "string", "format": "binary"}
 INVALID = "Invalid fields or a rule of filing (problem details)"
 
@@ -34,7 +33,6 @@ class Filings(MethodView):
     @blp.arguments(FilingQuery, location="query")
     @blp.response(200, FilingSchema(many=True))
     @blp.paginate(SelectPage, page_size=50, max_page_size=200)
-    @blp.doc(security=BEARER)
     def get(self, params):
         """Filings, newest first (officers: all; an enterprise token: its own enterprise's).
 
@@ -48,7 +46,6 @@ class Filings(MethodView):
 class FilingById(MethodView):
     @token_required()
     @blp.response(200, FilingSchema)
-    @blp.doc(security=BEARER)
     def get(self, filing_id: int):
         """A filing with its materials, working days left and history."""
         return _filing(filing_id)
@@ -59,7 +56,6 @@ class FilingById(MethodView):
 @blp.arguments(SubmitInput)
 @blp.response(200, FilingSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def submit(data, filing_id: int):
     """Submit (or resubmit after a return); every missing material is named at once (422)."""
     filing = operations.submit(api_user(), _filing(filing_id, edit=True), data)
@@ -71,7 +67,6 @@ def submit(data, filing_id: int):
 @token_required(*EDITORS)
 @blp.response(200, FilingSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def accept(filing_id: int):
     """Accept a submitted filing (officers): it gets its filing number; the enterprise is told by SMS."""
     filing = operations.accept(api_user(), _filing(filing_id))
@@ -84,7 +79,6 @@ def accept(filing_id: int):
 @blp.arguments(ReturnInput)
 @blp.response(200, FilingSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def return_filing(data, filing_id: int):
     """Return a submitted filing (officers), naming every missing or wrong item at once."""
     filing = operations.return_filing(api_user(), _filing(filing_id), data["items"], data["note"])
@@ -95,7 +89,6 @@ def return_filing(data, filing_id: int):
 @blp.route("/filings/<int:filing_id>/form.pdf", methods=["GET"])
 @token_required()
 @blp.response(200, PDF_SCHEMA, description="The filing registration form", content_type="application/pdf")
-@blp.doc(security=BEARER)
 def form(filing_id: int):
     """The registration form (应急预案备案登记表) of a filed plan (404 until it is filed)."""
     filing = _filing(filing_id)

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
@@ -282,4 +283,5 @@ _notify = notices.notify
 
 
 def _render_form_later(filing_id: int) -> None:
-    enqueue_after_commit("filing.render_filing_form", filing_id)
+    if current_app.config["PDF_PRERENDER"]:
+        enqueue_after_commit("filing.render_filing_form", filing_id)

@@ -16,7 +16,7 @@ from emergency.organisations import industries
 from emergency.organisations.models import Township
 from emergency.core.timeutil import local_today
 from emergency.core.validation import first_errors
-from emergency.core.forms import load_form, save
+from emergency.core.forms import flash_errors, load_form, save
 
 from plans.filing import dashboard as dashboard_queries
 from plans.filing import clocks, operations
@@ -77,8 +77,7 @@ def submit(filing_id: int):
     if not errors:
         _result, errors = save(lambda: operations.submit(current_user, item, data))
     if errors:
-        for message in errors.values():
-            flash(message, "error")
+        flash_errors(errors)
     else:
         flash(_("Submitted. The bureau decides within 5 working days (by %(date)s).",
                 date=clocks.date_text(item.decide_by, item.decide_by_provisional_year)), "success")
@@ -90,8 +89,7 @@ def submit(filing_id: int):
 def accept(filing_id: int):
     item = _filing(filing_id)
     _result, errors = save(lambda: operations.accept(current_user, item))
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     if not errors:
         flash(_("Filed as %(number)s; the enterprise is told by SMS.", number=item.number), "success")
     return redirect(url_for(".filing", filing_id=item.id))

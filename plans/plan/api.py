@@ -55,7 +55,6 @@ from plans.plan.schemas import (
 
 blp = Blueprint("plans_api", __name__, url_prefix="/api/v1",
                 description="Emergency plans: drafts, sections, expert review, publication, revisions")
-BEARER = [{"bearerAuth": []}]
 PDF_SCHEMA = {"type": "string", "format": "binary"}
 INVALID = "Invalid fields or a rule of the plan system (problem details)"
 
@@ -86,7 +85,6 @@ class Plans(MethodView):
     @blp.arguments(PlanQuery, location="query")
     @blp.response(200, PlanSchema(many=True))
     @blp.paginate(SelectPage, page_size=50, max_page_size=200)
-    @blp.doc(security=BEARER)
     def get(self, params):
         """Active plans the caller may see (an enterprise token: its own enterprise's).
 
@@ -98,7 +96,6 @@ class Plans(MethodView):
     @blp.arguments(PlanCreateInput)
     @blp.response(201, PlanSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def post(self, data):
         """Create a plan; its first draft is laid out on the GB/T 29639-2020 outline for its kind.
 
@@ -115,7 +112,6 @@ class Plans(MethodView):
 class PlanById(MethodView):
     @token_required()
     @blp.response(200, PlanSchema)
-    @blp.doc(security=BEARER)
     def get(self, plan_id: int):
         """A plan, with the number of its version in force and of its draft."""
         return _plan(plan_id)
@@ -125,7 +121,6 @@ class PlanById(MethodView):
 class Versions(MethodView):
     @token_required()
     @blp.response(200, VersionSchema(many=True))
-    @blp.doc(security=BEARER)
     def get(self, plan_id: int):
         """Every version of a plan, oldest first, with sections, reviews and attachments."""
         return list(_plan(plan_id).versions)
@@ -137,7 +132,6 @@ class Revisions(MethodView):
     @blp.arguments(RevisionInput)
     @blp.response(201, VersionSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def post(self, data, plan_id: int):
         """Start a revision: a new draft copied from the version in force, with its statutory trigger."""
         version = operations.start_revision(api_user(), _plan(plan_id, edit=True), data)
@@ -149,7 +143,6 @@ class Revisions(MethodView):
 class VersionByNumber(MethodView):
     @token_required()
     @blp.response(200, VersionSchema)
-    @blp.doc(security=BEARER)
     def get(self, plan_id: int, number: int):
         """One version of a plan."""
         return _version(plan_id, number)
@@ -158,7 +151,6 @@ class VersionByNumber(MethodView):
     @blp.arguments(DraftInput(partial=True))
     @blp.response(200, VersionSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def patch(self, data, plan_id: int, number: int):
         """Change some structured fields of a draft (a published version never changes: 422)."""
         version = _version(plan_id, number, edit=True)
@@ -172,7 +164,6 @@ class VersionByNumber(MethodView):
 @blp.arguments(SectionInput)
 @blp.response(201, SectionSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def add_section(data, plan_id: int, number: int):
     """Add a section to a draft (at `position`, or last); its text is reduced to the safe subset."""
     section = operations.save_section(api_user(), _version(plan_id, number, edit=True), data)
@@ -185,7 +176,6 @@ def add_section(data, plan_id: int, number: int):
 @blp.arguments(ReviewInput)
 @blp.response(201, ReviewSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def record_review(data, plan_id: int, number: int):
     """Record the expert review of a draft (every expert declares no conflict of interest)."""
     review = operations.record_review(api_user(), _version(plan_id, number, edit=True), data)
@@ -198,7 +188,6 @@ def record_review(data, plan_id: int, number: int):
 @blp.arguments(PublishInput)
 @blp.response(200, VersionSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def publish(data, plan_id: int, number: int):
     """Sign and publish a draft: it becomes the version in force and can no longer change.
 
@@ -213,7 +202,6 @@ def publish(data, plan_id: int, number: int):
 @blp.route("/plans/<int:plan_id>/versions/<int:number>/pdf", methods=["GET"])
 @token_required()
 @blp.response(200, PDF_SCHEMA, description="The plan document", content_type="application/pdf")
-@blp.doc(security=BEARER)
 def version_pdf(plan_id: int, number: int):
     """The plan document as a PDF: cover, sections in order, appendix list."""
     version = _version(plan_id, number)
@@ -227,7 +215,6 @@ class SectionById(MethodView):
     @blp.arguments(SectionChangeInput(partial=True))
     @blp.response(200, SectionSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def patch(self, data, plan_id: int, number: int, section_id: int):
         """Change a section of a draft (title, level, body, key part); a published one never changes (422)."""
         version = _version(plan_id, number, edit=True)
@@ -238,7 +225,6 @@ class SectionById(MethodView):
     @token_required(*WRITERS)
     @blp.response(204)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def delete(self, plan_id: int, number: int, section_id: int):
         """Delete a section of a draft; the later ones move up."""
         version = _version(plan_id, number, edit=True)
@@ -251,7 +237,6 @@ class SectionById(MethodView):
 @blp.arguments(SectionMoveInput)
 @blp.response(200, SectionSchema(many=True))
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def move_section(data, plan_id: int, number: int, section_id: int):
     """Move a section of a draft one place `up` or `down`, or to `position`; returns the sections in order."""
     version = _version(plan_id, number, edit=True)
@@ -271,7 +256,6 @@ def move_section(data, plan_id: int, number: int, section_id: int):
 class Attachments(MethodView):
     @token_required()
     @blp.response(200, AttachmentSchema(many=True))
-    @blp.doc(security=BEARER)
     def get(self, plan_id: int, number: int):
         """The files attached to a version."""
         return list(_version(plan_id, number).attachments)
@@ -280,7 +264,6 @@ class Attachments(MethodView):
     @blp.arguments(AttachmentInput, location="multipart")
     @blp.response(201, AttachmentSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def post(self, data, plan_id: int, number: int):
         """Attach a file (multipart/form-data: `kind` and `file`).
 
@@ -300,7 +283,6 @@ class AttachmentById(MethodView):
     @token_required()
     @blp.response(200, {"type": "string", "format": "binary"}, description="The file as uploaded",
                   content_type="application/octet-stream")
-    @blp.doc(security=BEARER)
     def get(self, attachment_id: int):
         """Download an attached file."""
         attachment = record_for(api_user(), Attachment, attachment_id)
@@ -310,7 +292,6 @@ class AttachmentById(MethodView):
     @token_required(*WRITERS)
     @blp.response(204)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def delete(self, attachment_id: int):
         """Remove a file from a draft (never from a published version: 422)."""
         operations.remove_attachment(api_user(), record_for(api_user(), Attachment, attachment_id, edit=True))
@@ -325,7 +306,6 @@ class AttachmentById(MethodView):
 @blp.response(200, ImportSchema, description="A small file, read at once")
 @blp.alt_response(202, schema=ImportSchema, description="A large file, queued for the worker")
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def import_word(data, plan_id: int, number: int):
     """Import a Word document (.docx, multipart/form-data) as a draft's sections.
 
@@ -355,7 +335,6 @@ def _import_job(plan_id: int, number: int, job_id: int) -> ImportJob:
 @blp.route("/plans/<int:plan_id>/versions/<int:number>/imports/<int:job_id>")
 @token_required(*WRITERS)
 @blp.response(200, ImportSchema)
-@blp.doc(security=BEARER)
 def import_job(plan_id: int, number: int, job_id: int):
     """A Word import job: its status and progress, and the sections once read."""
     return _import_job(plan_id, number, job_id)
@@ -365,7 +344,6 @@ def import_job(plan_id: int, number: int, job_id: int):
 @token_required(*WRITERS)
 @blp.response(200, ImportSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def confirm_import(plan_id: int, number: int, job_id: int):
     """Replace the draft's sections with those a finished import job found (422 `job` before that)."""
     job = imports.confirm(api_user(), _import_job(plan_id, number, job_id))
@@ -379,7 +357,6 @@ def confirm_import(plan_id: int, number: int, job_id: int):
 class Evaluations(MethodView):
     @token_required()
     @blp.response(200, EvaluationSchema(many=True))
-    @blp.doc(security=BEARER)
     def get(self, plan_id: int):
         """The plan's evaluations, newest first (the next one due is the plan's `evaluation_due`)."""
         plan = _plan(plan_id)
@@ -390,7 +367,6 @@ class Evaluations(MethodView):
     @blp.arguments(EvaluationInput)
     @blp.response(201, EvaluationSchema)
     @blp.alt_response(422, description=INVALID)
-    @blp.doc(security=BEARER)
     def post(self, data, plan_id: int):
         """Record an evaluation of a published plan (at least every three years for enterprises that must)."""
         evaluation = operations.record_evaluation(api_user(), _plan(plan_id, edit=True), data)
@@ -403,7 +379,6 @@ class Evaluations(MethodView):
 @blp.arguments(CompareQuery, location="query")
 @blp.response(200, ComparisonSchema)
 @blp.alt_response(422, description=INVALID)
-@blp.doc(security=BEARER)
 def compare(params, plan_id: int):
     """Two versions section by section (default: the last two), the key parts that changed and
     whether publishing the later one means filing again."""
@@ -422,7 +397,6 @@ def compare(params, plan_id: int):
 @blp.route("/plans/<int:plan_id>/versions/<int:number>/card.pdf", methods=["GET"])
 @token_required()
 @blp.response(200, PDF_SCHEMA, description="The emergency card", content_type="application/pdf")
-@blp.doc(security=BEARER)
 def card(plan_id: int, number: int):
     """The emergency card (应急处置卡) of an on-site disposal plan: one A5 page (404 for other kinds)."""
     version = _version(plan_id, number)

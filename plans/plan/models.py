@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from emergency.core.extensions import db
+from emergency.core.files import StoredFileMixin
 from emergency.organisations.models import Enterprise
 from emergency.core.timeutil import UTCDateTime, utcnow
 
@@ -221,7 +222,7 @@ class Evaluation(db.Model):
 EVALUATION_CONCLUSIONS = {"no_change": _l("No change needed"), "revise": _l("Revise the plan")}
 
 
-class Attachment(db.Model):
+class Attachment(StoredFileMixin, db.Model):
     """A file attached to a plan version, stored once by content hash under instance/."""
 
     __tablename__ = "plan_attachment"
@@ -231,13 +232,6 @@ class Attachment(db.Model):
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("plan_version.id"), index=True)
     #: ATTACHMENT_KINDS code.
     kind: Mapped[str] = mapped_column(sa.String(30))
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    size: Mapped[int] = mapped_column()
-    #: pdf / docx / xlsx / jpg / png (checked against the content).
-    file_type: Mapped[str] = mapped_column(sa.String(10))
-    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     version: Mapped[PlanVersion] = relationship(back_populates="attachments", foreign_keys=[version_id])
 

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import event
@@ -298,7 +299,8 @@ def publish(actor, version: PlanVersion, data: dict[str, Any]) -> PlanVersion:
     if data.get("announce"):
         announce(actor, version)
     version_id = version.id
-    enqueue_after_commit("plan.render_plan_pdf", version_id)
+    if current_app.config["PDF_PRERENDER"]:
+        enqueue_after_commit("plan.render_plan_pdf", version_id)
     return version
 
 

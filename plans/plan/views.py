@@ -19,7 +19,7 @@ from emergency.organisations.models import Enterprise
 from emergency.organisations.obligations import has_obligation
 from emergency.core.timeutil import local_today
 from emergency.core.validation import id_arg
-from emergency.core.forms import _blank_as, form_data, load_form, save
+from emergency.core.forms import _blank_as, flash_errors, form_data, load_form, save
 
 from plans.plan import operations, skeleton
 from plans.plan.comparison import compare as compare_versions
@@ -131,8 +131,7 @@ def plan_revise(plan_id: int):
         if not errors:
             flash(_("Revision started as version %(n)s: edit it, then publish.", n=version.number), "success")
             return _back(version)
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     return redirect(url_for(".plan", plan_id=item.id))
 
 
@@ -145,8 +144,7 @@ def plan_evaluate(plan_id: int):
         _evaluation, errors = save(lambda: operations.record_evaluation(current_user, item, data))
         if not errors:
             flash(_("Evaluation recorded."), "success")
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     return redirect(url_for(".plan", plan_id=item.id) + "#evaluations")
 
 
@@ -241,8 +239,7 @@ def section_action(plan_id: int, number: int, section_id: int, action: str):
             operations.move_section(current_user, item, current, -1 if action == "up" else 1)
 
     _result, errors = save(run)
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     return _back(item)
 
 
@@ -310,8 +307,7 @@ def review(plan_id: int, number: int):
 
     _review, errors = save(run)
     if errors:
-        for field, message in errors.items():
-            flash(f"{_field_label(field)}: {message}", "error")
+        flash_errors(errors, label=_field_label)
     else:
         flash(_("Review recorded."), "success")
     return _back(item, "#reviews")
@@ -339,8 +335,7 @@ def attach(plan_id: int, number: int):
         return operations.add_attachment(current_user, item, kind, upload.filename, upload.read())
 
     _attachment, errors = save(run)
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     if not errors:
         flash(_("File attached."), "success")
     return _back(item, "#attachments")
@@ -360,8 +355,7 @@ def attachment_delete(attachment_id: int):
     item = record_for(current_user, Attachment, attachment_id, edit=True)
     version = item.version
     _result, errors = save(lambda: operations.remove_attachment(current_user, item))
-    for message in errors.values():
-        flash(message, "error")
+    flash_errors(errors)
     return _back(version, "#attachments")
 
 
@@ -374,8 +368,7 @@ def publish(plan_id: int, number: int):
         data["announce"] = request.form.get("announce") == "1"
         _version_, errors = save(lambda: operations.publish(current_user, item, data))
     if errors:
-        for message in errors.values():
-            flash(message, "error")
+        flash_errors(errors)
     else:
         flash(_("Published. This version can no longer be changed."), "success")
     return _back(item)

@@ -1,0 +1,1 @@
+"""Fakes of the outside world the tests talk to over real connections."""
