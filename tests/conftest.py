@@ -33,6 +33,12 @@ os.environ.setdefault("HUEY_SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="
 from emergency import create_app  # noqa: E402
 from emergency.core.extensions import db  # noqa: E402
 
+pytest.register_assert_rewrite("tests.factories")
+from .factories import drill_of  # noqa: F401  (re-exported: tests import it from here)
+
+#: Factory fixtures (make_plan, make_published_plan, make_filing, make_cycle, make_drill).
+pytest_plugins = ["tests.factories"]
+
 PASSWORD = "Test-password-1"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -281,23 +287,6 @@ def token_for(client) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
     return get
-
-
-def drill_of(version, actor=None, **fields):
-    """Record a tabletop drill that exercises ``version`` (a new plan's draft must be drilled
-    before publication): setup for tests about what comes after."""
-    from datetime import datetime as _datetime
-
-    from emergency.core.extensions import db
-    from emergency.core.timeutil import SHANGHAI
-    from plans.drills import records
-
-    data = {"title": f"{version.plan.title}桌面推演", "started_at": _datetime.now(SHANGHAI).replace(microsecond=0),
-            "duration_minutes": 60, "form": "tabletop", "content": "single", "purpose": "inspection",
-            "version_ids": [version.id]} | fields
-    drill = records.record_drill(actor, version.plan.enterprise, data)
-    db.session.commit()
-    return drill
 
 
 def no_quiet_hours() -> None:

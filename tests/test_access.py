@@ -42,16 +42,14 @@ from emergency.organisations import operations as org_ops
 from emergency.organisations.models import Enterprise
 from emergency.organisations.schemas import ENTERPRISE_SELF_SERVICE_FIELDS
 from plans.filing import operations as filing_ops
-from plans.filing.models import Filing
-from plans.drills import cycles as cycle_ops
-from plans.drills.models import Occurrence
+from plans.drills.models import Drill, Occurrence
 from plans.drills import actions as drill_action_ops
 from plans.drills import records as drill_records
 from plans.plan import operations as plan_ops
 from emergency.workdays import operations as calendar_ops
 from emergency.workdays.models import DayKind
 from emergency.workdays.rules import Entry
-from tests.conftest import PASSWORD, drill_of, valid_credit_code
+from tests.conftest import PASSWORD, valid_credit_code
 
 ROLES = ("anonymous", "admin", "officer", "viewer", "ent_a")
 LOGGED_IN = ROLES[1:]
@@ -132,7 +130,7 @@ class World:
 
 
 @pytest.fixture
-def world(app, people, county) -> World:
+def world(app, people, county, make_filing, make_cycle) -> World:
     own, other = people["own"], people["other"]
     officer = people["officer"]
     # Audit entries on both enterprises (the summary carries the enterprise's name).
@@ -169,25 +167,20 @@ def world(app, people, county) -> World:
     db.session.commit()
     # B's comprehensive plan: version 1 published and filed (with its registration form),
     # version 2 a draft under revision.
-    plan = plan_ops.create_plan(officer, other, {"kind": "comprehensive", "title": B_PLAN_TITLE})
-    first = plan.versions[0]
-    plan_ops.save_section(officer, first, {"title": "应急处置", "body": f"<p>{B_PLAN_TEXT}</p>"}, first.sections[0])
-    attachment = plan_ops.add_attachment(officer, first, "risk_assessment", "乙酒店风险评估.pdf", PDF_BYTES)
-    plan_ops.add_attachment(officer, first, "resource_survey", "乙酒店资源调查.pdf", PDF_BYTES)
-    b_drill = drill_of(first)
-    plan_ops.publish(officer, first, {"principal_name": "乙总", "signed_on": datetime.date(2026, 11, 2)})
-    filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == first.id))
+    filing = make_filing(other, by=officer, title=B_PLAN_TITLE, body=f"<p>{B_PLAN_TEXT}</p>",
+                         signed_on=datetime.date(2026, 11, 2))
+    first, plan = filing.version, filing.version.plan
+    attachment = first.attachments_of("risk_assessment")[0]
+    b_drill = db.session.scalar(sa.select(Drill).where(Drill.versions.any(id=first.id)))
     filing_ops.submit(people["other_enterprise"], filing, {})
     filing_ops.accept(officer, filing)
     draft = plan_ops.start_revision(officer, plan, {"revision_trigger": "risk_changed"})
     db.session.commit()
     import_job = queued_import(app, officer, draft)
     # Drills: two weekly cycles of B (one to change, one to stop) and their occurrences.
-    cycle = cycle_ops.create_cycle(officer, other, {"name": B_CYCLE_NAME, "preset": "weekly_small",
-                                                    "starts_on": datetime.date.today()})
-    spare = cycle_ops.create_cycle(officer, other, {"name": B_CYCLE_NAME + "（备用）", "preset": "monthly_large",
-                                                    "starts_on": datetime.date.today()})
-    db.session.commit()
+    cycle = make_cycle(other, by=officer, name=B_CYCLE_NAME, starts_on=datetime.date.today())
+    spare = make_cycle(other, by=officer, name=B_CYCLE_NAME + "（备用）", preset="monthly_large",
+                       starts_on=datetime.date.today())
     b_occurrences = tuple(db.session.scalars(sa.select(Occurrence.id).where(Occurrence.cycle_id == cycle.id)
                                              .order_by(Occurrence.due_on)).all()[:2])
     # B's calendar feeds: one live (to revoke), one revoked (its URL must answer 404 to everybody).
@@ -912,7 +905,6 @@ def leaks(text: str, world: World) -> list[str]:
 
 
 def send(world: World, route: Route, role: str):
-    from flask import url_for
 
     url = url_for_rule(route, world)
     body = route.body(world) if route.body else None

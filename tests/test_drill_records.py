@@ -56,25 +56,20 @@ def drill_form(**fields):
             "participants": "应急救援队、当班操作工", "observers": "县应急管理局王科长"} | fields
 
 
-def new_plan(people, title="甲化工生产安全事故综合应急预案"):
-    plan = plan_ops.create_plan(people["officer"], people["own"], {"kind": "comprehensive", "title": title})
-    db.session.commit()
-    return plan
+A_PLAN = "甲化工生产安全事故综合应急预案"
 
 
-def published_plan(people, title="甲化工生产安全事故综合应急预案"):
+@pytest.fixture
+def new_plan(people, make_plan):
+    """Enterprise A's comprehensive plan, its first version a draft."""
+    return make_plan(people["own"], by=people["officer"], title=A_PLAN)
+
+
+@pytest.fixture
+def published_plan(people, make_published_plan):
     """A plan of enterprise A (reviewed by experts, as A must), drilled and published."""
-    plan = new_plan(people, title)
-    first, officer = plan.versions[0], people["officer"]
-    plan_ops.save_section(officer, first, {"title": first.sections[0].title, "body": "<p>适用于本公司。</p>"},
-                          first.sections[0])
-    plan_ops.record_review(officer, first, {"held_on": local_today(), "conclusion": "pass", "opinion": "",
-                                            "experts": [{"name": "王专家", "organisation": "省安科院",
-                                                         "speciality": "化工安全", "no_conflict": True}]})
-    drill_of(first)
-    plan_ops.publish(officer, first, {"principal_name": "张三", "signed_on": local_today()})
-    db.session.commit()
-    return plan
+    return make_published_plan(people["own"], by=people["officer"], title=A_PLAN, body="<p>适用于本公司。</p>",
+                               with_materials=False).plan
 
 
 def field_errors(body) -> dict[str, list[str]]:
@@ -99,8 +94,8 @@ def audit_entries(object_type: str, object_id: int, action: str | None = None) -
 
 # --- recording a drill -----------------------------------------------------------------------------
 
-def test_drill_of_a_new_draft_with_a_photo_opens_the_publication_gate(app, people):
-    plan = new_plan(people)
+def test_drill_of_a_new_draft_with_a_photo_opens_the_publication_gate(app, people, new_plan):
+    plan = new_plan
     draft = plan.versions[0]
     assert gate.blockers(draft), "a new plan's first draft is blocked before any drill"
     browser = browser_for(app, "ent-a")
@@ -145,8 +140,8 @@ def test_drill_of_a_new_draft_with_a_photo_opens_the_publication_gate(app, peopl
     assert db.session.get(PlanVersion, draft.id).status.value == "published"
 
 
-def test_a_mismatched_file_is_refused_naming_the_field_and_nothing_is_kept(app, people):
-    plan = published_plan(people)
+def test_a_mismatched_file_is_refused_naming_the_field_and_nothing_is_kept(app, people, published_plan):
+    plan = published_plan
     before = db.session.scalar(sa.select(sa.func.count(Drill.id)))
     browser = browser_for(app, "ent-a", english=True)
     response = browser.post("/drills/new", data=drill_form(version_ids=[str(plan.versions[0].id)]) | {
@@ -187,8 +182,8 @@ def browser_token(_browser, app, username: str = "ent-a") -> dict[str, str]:
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
-def test_a_correction_is_audited_and_a_drill_is_never_deleted(app, people):
-    plan = published_plan(people)
+def test_a_correction_is_audited_and_a_drill_is_never_deleted(app, people, published_plan):
+    plan = published_plan
     drill = db.session.scalars(sa.select(Drill)).one()
     browser = browser_for(app, "ent-a")
     form = browser.get(f"/drills/{drill.id}/edit").get_data(as_text=True)
@@ -211,8 +206,8 @@ def test_a_correction_is_audited_and_a_drill_is_never_deleted(app, people):
     assert audit_entries("drill", drill.id, "update")[-1].changes["organiser"] == ["安全环保部", "生产部"]
 
 
-def test_a_revision_draft_is_not_a_version_a_drill_exercises(app, people, token_for):
-    plan = published_plan(people)
+def test_a_revision_draft_is_not_a_version_a_drill_exercises(app, people, token_for, published_plan):
+    plan = published_plan
     revision = plan_ops.start_revision(people["officer"], plan, {"revision_trigger": "risk_changed"})
     db.session.commit()
     body = problem(app.test_client().post("/api/v1/drills", headers={**token_for("ent-a"), **EN}, json={
@@ -235,8 +230,8 @@ def evaluation_form(plan_id: int, **fields):
             "revise_plan_id": [str(plan_id), "", ""]} | fields
 
 
-def test_evaluation_problems_become_actions_and_one_starts_a_revision(app, people):
-    plan = published_plan(people)
+def test_evaluation_problems_become_actions_and_one_starts_a_revision(app, people, published_plan):
+    plan = published_plan
     drill = db.session.scalars(sa.select(Drill)).one()
     browser = browser_for(app, "ent-a", english=True)
     # A rating left out is named, and nothing is written.
@@ -272,8 +267,8 @@ def test_evaluation_problems_become_actions_and_one_starts_a_revision(app, peopl
     assert got.status_code == 200 and [a["problem"] for a in got.get_json()["actions"]] == ["泡沫炮出水延迟", "对讲机信号盲区"]
 
 
-def test_evaluation_through_the_api(app, people, token_for):
-    plan = published_plan(people)
+def test_evaluation_through_the_api(app, people, token_for, published_plan):
+    plan = published_plan
     drill = db.session.scalars(sa.select(Drill)).one()
     api, headers = app.test_client(), {**token_for("ent-a"), **EN}
     assert problem(api.get(f"/api/v1/drills/{drill.id}/evaluation", headers=headers), 404)
@@ -405,8 +400,8 @@ def test_remind_overdue_actions_sends_once_per_action(app, people):
 
 # --- spot checks ----------------------------------------------------------------------------------
 
-def test_spot_check_orders_a_correction_the_enterprise_answers_and_the_officer_closes(app, people, token_for):
-    plan = new_plan(people)
+def test_spot_check_orders_a_correction_the_enterprise_answers_and_the_officer_closes(app, people, token_for, new_plan):
+    plan = new_plan
     drill = drill_of(plan.versions[0])
     assert drill.reported_at is not None
     officer = browser_for(app, "duty", english=True)
@@ -452,8 +447,8 @@ def test_spot_check_orders_a_correction_the_enterprise_answers_and_the_officer_c
     assert [e.action for e in audit_entries("drill_spot_check", check.id)] == ["answer", "close"]
 
 
-def test_spot_checks_through_the_api(app, people, token_for):
-    plan = new_plan(people)
+def test_spot_checks_through_the_api(app, people, token_for, new_plan):
+    plan = new_plan
     drill = drill_of(plan.versions[0])
     api = app.test_client()
     officer, ent = {**token_for("duty"), **EN}, {**token_for("ent-a"), **EN}
@@ -474,8 +469,8 @@ def test_spot_checks_through_the_api(app, people, token_for):
 
 # --- the publication gate: the officer's waiver ---------------------------------------------------
 
-def test_only_an_officer_waives_the_drill_with_a_reason_and_it_is_audited(app, people):
-    plan = new_plan(people)
+def test_only_an_officer_waives_the_drill_with_a_reason_and_it_is_audited(app, people, new_plan):
+    plan = new_plan
     draft = plan.versions[0]
     ent = browser_for(app, "ent-a")
     assert ent.post(f"/plans/{plan.id}/versions/1/waive-drill", data={"reason": "自己免了"}).status_code == 403
@@ -503,11 +498,10 @@ def test_only_an_officer_waives_the_drill_with_a_reason_and_it_is_audited(app, p
 
 # --- the API: isolation and the OpenAPI document --------------------------------------------------
 
-def test_api_drills_are_the_callers_own(app, people, token_for):
+def test_api_drills_are_the_callers_own(app, people, token_for, published_plan, make_plan):
     api = app.test_client()
-    plan = published_plan(people)
-    b_plan = plan_ops.create_plan(people["officer"], people["other"], {"kind": "comprehensive", "title": "乙酒店综合预案"})
-    db.session.commit()
+    plan = published_plan
+    b_plan = make_plan(people["other"], by=people["officer"], title="乙酒店综合预案")
     b_drill = drill_of(b_plan.versions[0])
     headers = {**token_for("ent-a"), **EN}
     created = api.post("/api/v1/drills", headers=headers, json={
@@ -536,10 +530,10 @@ def test_api_drills_are_the_callers_own(app, people, token_for):
         assert path in spec["paths"], path
 
 
-def test_files_through_the_api_are_checked_by_content(app, people, token_for):
+def test_files_through_the_api_are_checked_by_content(app, people, token_for, new_plan, make_plan):
     import io
 
-    plan = new_plan(people)
+    plan = new_plan
     drill = drill_of(plan.versions[0])
     api, headers = app.test_client(), {**token_for("ent-a"), **EN}
     added = api.post(f"/api/v1/drills/{drill.id}/files", headers=headers, content_type="multipart/form-data",
@@ -554,15 +548,14 @@ def test_files_through_the_api_are_checked_by_content(app, people, token_for):
     assert list(field_errors(sheet)) == ["file"]
     db.session.expire_all()
     assert [f.filename for f in db.session.get(Drill, drill.id).files] == ["演练脚本.pdf"]
-    b_plan = plan_ops.create_plan(people["officer"], people["other"], {"kind": "comprehensive", "title": "乙酒店综合预案"})
-    db.session.commit()
+    b_plan = make_plan(people["other"], by=people["officer"], title="乙酒店综合预案")
     b_drill = drill_of(b_plan.versions[0])
     assert problem(api.post(f"/api/v1/drills/{b_drill.id}/files", headers=headers, content_type="multipart/form-data",
                             data={"file": (io.BytesIO(PDF_BYTES), "x.pdf")}), 404)
 
 
-def test_pages_are_chinese_by_default(app, people):
-    plan = new_plan(people)
+def test_pages_are_chinese_by_default(app, people, new_plan):
+    plan = new_plan
     drill = drill_of(plan.versions[0])
     page = browser_for(app, "ent-a").get(f"/drills/{drill.id}").get_data(as_text=True)
     assert "演练记录" in page and "整改" in page

@@ -15,7 +15,6 @@ from emergency.core.timeutil import SHANGHAI
 from plans.drills import cycles, occurrences, recurrence
 from plans.drills.models import DrillCycle, Occurrence
 from plans.plan import operations as plan_ops
-from plans.plan.models import PlanVersion
 
 from .conftest import drill_of
 
@@ -84,11 +83,10 @@ def test_a_bad_rule_names_its_part(app, rule, field):
 
 # --- cycles and their occurrences ---------------------------------------------------------------------
 
-def weekly(people, **fields) -> DrillCycle:
-    data = {"name": "罐区班组每周小练", "preset": "weekly_small", "starts_on": date(2026, 11, 2)} | fields
-    cycle = cycles.create_cycle(people["enterprise"], people["own"], data)
-    db.session.commit()
-    return cycle
+@pytest.fixture
+def weekly(people, make_cycle):
+    """A weekly small drill of enterprise A, nominally from 2 November 2026 (make_cycle's default name)."""
+    return lambda **fields: make_cycle(people["own"], by=people["enterprise"], starts_on=date(2026, 11, 2), **fields)
 
 
 def cycle_occurrences(cycle: DrillCycle) -> list[Occurrence]:
@@ -96,9 +94,9 @@ def cycle_occurrences(cycle: DrillCycle) -> list[Occurrence]:
                               .order_by(Occurrence.due_on)).all()
 
 
-def test_a_preset_lays_out_mondays_with_the_working_week_as_window_from_creation_on(people):
+def test_a_preset_lays_out_mondays_with_the_working_week_as_window_from_creation_on(people, weekly):
     with at("2026-11-11"):  # a Wednesday; the cycle nominally starts on 2 November
-        cycle = weekly(people)
+        cycle = weekly()
         rows = cycle_occurrences(cycle)
     assert cycle.rule == {"freq": "weekly", "weekdays": [0], "interval": 1}
     assert (cycle.start_time, cycle.grace_days, cycle.lead_days) == ("09:00", 4, 1)
@@ -115,12 +113,12 @@ def test_a_preset_lays_out_mondays_with_the_working_week_as_window_from_creation
     assert len(cycle_occurrences(cycle)) == len(rows)
 
 
-def test_editing_a_cycle_moves_only_the_future_and_keeps_history_and_ids(people):
+def test_editing_a_cycle_moves_only_the_future_and_keeps_history_and_ids(people, weekly, make_drill):
     with at("2026-11-11"):
-        cycle = weekly(people)
+        cycle = weekly()
     with at("2026-11-17"):  # the first Monday has passed undone, Tuesday 17th
         first = cycle_occurrences(cycle)[0]
-        late = drill_of_cycle(people, cycle, "2026-11-17")  # done late but inside the window
+        late = make_drill(cycle, by=people["enterprise"], day="2026-11-17")  # done late but inside the window
         assert first.drill_id == late.id
     with at("2026-11-25"):  # Monday 23rd passed without a drill: overdue? window runs to the 27th
         by_day = {o.due_on: o for o in cycle_occurrences(cycle)}
@@ -146,9 +144,9 @@ def test_editing_a_cycle_moves_only_the_future_and_keeps_history_and_ids(people)
         AuditEntry.object_type == "drill_cycle", AuditEntry.action == "update")) == 2
 
 
-def test_stopping_a_cycle_removes_the_future_only(people):
+def test_stopping_a_cycle_removes_the_future_only(people, weekly):
     with at("2026-11-11"):
-        cycle = weekly(people)
+        cycle = weekly()
     with at("2026-11-24"):
         cycles.stop_cycle(people["enterprise"], cycle)
         db.session.commit()
@@ -157,20 +155,9 @@ def test_stopping_a_cycle_removes_the_future_only(people):
     assert rows[0].status_on(date(2026, 11, 24)) == "overdue"
 
 
-def drill_of_cycle(people, cycle: DrillCycle, day: str):
-    from plans.drills import records
-
-    drill = records.record_drill(people["enterprise"], people["own"], {
-        "title": "班组小练", "started_at": datetime.fromisoformat(day).replace(hour=9, tzinfo=SHANGHAI),
-        "duration_minutes": 30, "form": "tabletop", "content": "single", "purpose": "inspection",
-        "cycle_id": cycle.id})
-    db.session.commit()
-    return drill
-
-
-def test_states_upcoming_due_overdue_done_late_and_excused(people):
+def test_states_upcoming_due_overdue_done_late_and_excused(people, weekly, make_drill):
     with at("2026-11-11"):
-        cycle = weekly(people)
+        cycle = weekly()
     rows = cycle_occurrences(cycle)
     first = rows[0]  # Monday 16th, on time until Friday 20th
     assert first.status_on(date(2026, 11, 15)) == "upcoming"
@@ -178,7 +165,7 @@ def test_states_upcoming_due_overdue_done_late_and_excused(people):
     assert first.status_on(date(2026, 11, 20)) == "due"
     assert first.status_on(date(2026, 11, 21)) == "overdue"
     with at("2026-11-25"):  # a late drill fulfils the most recent missed occurrence (the 23rd is due now)
-        drill = drill_of_cycle(people, cycle, "2026-11-25")
+        drill = make_drill(cycle, by=people["enterprise"], day="2026-11-25")
         assert [o.due_on for o in drill.occurrences] == [date(2026, 11, 23)]
         assert first.status_on(date(2026, 11, 25)) == "overdue"
         # The enterprise may excuse its own cycle's occurrence, with the reason kept.
@@ -193,18 +180,12 @@ def test_states_upcoming_due_overdue_done_late_and_excused(people):
 
 # --- statutory obligations -------------------------------------------------------------------------------
 
-def publish_plan(people, enterprise, kind: str, title: str) -> PlanVersion:
-    officer = people["officer"]
-    plan = plan_ops.create_plan(officer, enterprise, {"kind": kind, "title": title, "subject": title})
-    version = plan.versions[0]
-    plan_ops.save_section(officer, version, {"body": "<p>处置</p>"}, section=version.sections[0])
-    if enterprise.industry == "hazardous_chemicals":
-        plan_ops.record_review(officer, version, {"held_on": date(2026, 11, 2), "conclusion": "pass", "experts": [
-            {"name": "王", "organisation": "院", "speciality": "化工", "no_conflict": True}]})
-    drill_of(version)
-    plan_ops.publish(officer, version, {"principal_name": "总", "signed_on": date(2026, 11, 2)})
-    db.session.commit()
-    return version
+@pytest.fixture
+def publish(people, make_published_plan):
+    """A plan of ``enterprise`` in force since 2 November 2026 (its subject is its title)."""
+    return lambda enterprise, **fields: make_published_plan(
+        enterprise, by=people["officer"], subject=fields["title"], with_materials=False, signed_on=date(2026, 11, 2),
+        **fields)
 
 
 def keys(enterprise) -> set[str]:
@@ -212,7 +193,7 @@ def keys(enterprise) -> set[str]:
                                                                         Occurrence.obligation.is_not(None))))
 
 
-def test_obligations_follow_the_kind_of_enterprise(people, make_enterprise):
+def test_obligations_follow_the_kind_of_enterprise(people, make_enterprise, publish):
     factory = make_enterprise(name="丙机械厂", industry="manufacturing", scale="small")
     with at("2026-11-20"):
         for enterprise in (people["own"], people["other"], factory):
@@ -224,7 +205,7 @@ def test_obligations_follow_the_kind_of_enterprise(people, make_enterprise):
         assert keys(people["own"]) == {"drill_yearly", "drill_half_yearly_report"}
         assert keys(people["other"]) == {"drill_yearly", "drill_half_yearly_report"}
         # An on-site plan in force adds its own half-yearly drill from its publication on.
-        publish_plan(people, factory, "onsite", "冲压车间现场处置方案")
+        publish(factory, kind="onsite", title="冲压车间现场处置方案")
         assert keys(factory) == {"drill_yearly", "drill_onsite_half_yearly"}
     report = db.session.scalar(sa.select(Occurrence).where(Occurrence.enterprise_id == people["own"].id,
                                                           Occurrence.obligation == "drill_half_yearly_report"))
@@ -236,11 +217,11 @@ def test_obligations_follow_the_kind_of_enterprise(people, make_enterprise):
     assert report.status_on(date(2027, 1, 5)) == "overdue"
 
 
-def test_a_drill_of_the_right_plan_fulfils_the_obligations_of_its_period(people, make_enterprise):
+def test_a_drill_of_the_right_plan_fulfils_the_obligations_of_its_period(people, make_enterprise, publish):
     factory = make_enterprise(name="丁食品厂", industry="food_processing", scale="small")
     with at("2026-11-20"):
-        onsite = publish_plan(people, factory, "onsite", "锅炉房现场处置方案")
-        comprehensive = publish_plan(people, factory, "comprehensive", "丁食品厂综合应急预案")
+        onsite = publish(factory, kind="onsite", title="锅炉房现场处置方案")
+        comprehensive = publish(factory, kind="comprehensive", title="丁食品厂综合应急预案")
         occurrences.refresh_obligations(factory)
         db.session.commit()
     # The gate drills of the two drafts were recorded before the plans were in force (the on-site
@@ -325,9 +306,9 @@ def test_the_enterprise_creates_a_cycle_from_a_preset_on_its_page_and_errors_nam
     assert "2026-12-04" in detail  # the first Friday of December
 
 
-def test_the_occurrence_list_filters_by_status_and_the_excuse_form_works(client, people, login):
+def test_the_occurrence_list_filters_by_status_and_the_excuse_form_works(client, people, login, weekly):
     with at("2026-11-11"):
-        cycle = weekly(people)
+        cycle = weekly()
     with at("2026-11-24"):
         login("ent-a")
         overdue_page = client.get("/occurrences?status=overdue").get_data(as_text=True)

@@ -4,9 +4,8 @@ number and a registration form read back from the PDF, deemed filing after five 
 reminders sent once per milestone, all on Chinese working days (2026's National Day)."""
 from __future__ import annotations
 
-import io
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -17,13 +16,14 @@ from emergency.core.extensions import db
 from emergency.messaging.models import Campaign, Delivery
 from emergency.core.timeutil import SHANGHAI
 from plans.filing import operations as filing_ops
-from plans.filing.models import Filing, FilingStatus
-from plans.plan import operations as plan_ops
+from plans.filing.models import FilingStatus
 
-from .conftest import PASSWORD, drill_of, no_quiet_hours
-from .test_plans import PDF_BYTES, flashes
+from .conftest import PASSWORD, no_quiet_hours
+from .factories import add_materials
+from .test_plans import flashes
 
 D = date.fromisoformat
+HOTEL_PLAN = "乙酒店综合应急预案"
 
 
 def browser_for(app, username: str):
@@ -44,36 +44,18 @@ def hotel(people):
     return people["other"]
 
 
-def published_filing(people, enterprise, *, with_materials: bool = True) -> Filing:
-    officer = people["officer"]
-    plan = plan_ops.create_plan(officer, enterprise, {"kind": "comprehensive", "title": "乙酒店综合应急预案"})
-    version = plan.versions[0]
-    plan_ops.save_section(officer, version, {"title": "应急处置", "body": "<p>疏散客人。</p>"}, version.sections[0])
-    if with_materials:
-        add_materials(officer, version)
-    drill_of(version)
-    plan_ops.publish(officer, version, {"principal_name": "乙总", "signed_on": datetime.now(SHANGHAI).date()})
-    db.session.commit()
-    return db.session.scalar(sa.select(Filing).where(Filing.version_id == version.id))
-
-
-def add_materials(actor, version) -> None:
-    plan_ops.add_attachment(actor, version, "risk_assessment", "风险评估结果.pdf", PDF_BYTES)
-    plan_ops.add_attachment(actor, version, "resource_survey", "应急资源调查清单.pdf", PDF_BYTES)
-
-
 def sms_bodies(enterprise_id: int) -> list[str]:
     db.session.expire_all()
     return db.session.scalars(sa.select(Campaign.body).where(Campaign.enterprise_id == enterprise_id)
                               .order_by(Campaign.id)).all()
 
 
-def test_the_filing_clock_runs_over_national_day(app, people, hotel):
+def test_the_filing_clock_runs_over_national_day(app, people, hotel, make_filing):
     # Published on Friday 25 September 2026 (Mid-Autumn Festival, a day off): the 20 working
     # days skip 26–27 September and 1–7 October and count Saturday 10 October (worked), so the
     # deadline is 29 October.
     with at("2026-09-25"):
-        filing = published_filing(people, hotel)
+        filing = make_filing(hotel, by=people["officer"], title=HOTEL_PLAN)
         assert filing.submit_by == D("2026-10-29")
     # Submitted on 30 September: the bureau's five working days end on 13 October.
     with at("2026-09-30"):
@@ -87,8 +69,8 @@ def test_the_filing_clock_runs_over_national_day(app, people, hotel):
         assert filing_ops.working_days_left(filing) == 2
 
 
-def test_missing_materials_are_named_before_submission(app, people, hotel):
-    filing = published_filing(people, hotel, with_materials=False)
+def test_missing_materials_are_named_before_submission(app, people, hotel, make_filing):
+    filing = make_filing(hotel, by=people["officer"], title=HOTEL_PLAN, with_materials=False)
     ent_b = browser_for(app, "ent-b")
     page = ent_b.get(f"/filings/{filing.id}").get_data(as_text=True)
     assert 'data-material="risk_assessment" class="missing"' in page
@@ -105,9 +87,9 @@ def test_missing_materials_are_named_before_submission(app, people, hotel):
     assert filing.status == FilingStatus.submitted and filing.applicant_name == "钱经理"
 
 
-def test_a_return_lists_every_item_and_the_resubmission_is_filed(app, people, hotel, make_enterprise):
+def test_a_return_lists_every_item_and_the_resubmission_is_filed(app, people, hotel, make_enterprise, make_filing):
     no_quiet_hours()  # what is sent, not when: quiet hours are tested with the messaging
-    filing = published_filing(people, hotel)
+    filing = make_filing(hotel, by=people["officer"], title=HOTEL_PLAN)
     ent_b = browser_for(app, "ent-b")
     officer = browser_for(app, "duty")
     ent_b.post(f"/filings/{filing.id}/submit", data={})
@@ -148,7 +130,7 @@ def test_a_return_lists_every_item_and_the_resubmission_is_filed(app, people, ho
                      "测试县应急管理局", "风险评估结果", "应急资源调查清单", "李四"):
         assert expected in text, expected
     # The next filing in the county and year gets the next number.
-    second = published_filing(people, make_enterprise(name="丙宾馆", industry="hotel", scale="small"))
+    second = make_filing(make_enterprise(name="丙宾馆", industry="hotel", scale="small"), by=people["officer"], title=HOTEL_PLAN)
     filing_ops.submit(people["officer"], second, {})
     filing_ops.accept(people["officer"], second)
     assert second.number == f"330999-{year}-0002"
@@ -158,9 +140,9 @@ def test_a_return_lists_every_item_and_the_resubmission_is_filed(app, people, ho
     assert ent_a.get(f"/filings/{filing.id}/form.pdf").status_code == 404
 
 
-def test_five_working_days_without_a_decision_is_deemed_filed_once(app, people, hotel):
+def test_five_working_days_without_a_decision_is_deemed_filed_once(app, people, hotel, make_filing):
     with at("2026-09-30"):
-        filing = published_filing(people, hotel)
+        filing = make_filing(hotel, by=people["officer"], title=HOTEL_PLAN)
         filing_ops.submit(people["other_enterprise"], filing, {})
         db.session.commit()
     with at("2026-10-13", 20):  # the last day: still the bureau's
@@ -180,9 +162,9 @@ def test_five_working_days_without_a_decision_is_deemed_filed_once(app, people, 
     assert officer.get(f"/filings/{filing.id}/form.pdf").status_code == 200
 
 
-def test_reminders_at_ten_and_three_working_days_and_when_overdue_each_once(app, people, hotel):
+def test_reminders_at_ten_and_three_working_days_and_when_overdue_each_once(app, people, hotel, make_filing):
     with at("2026-09-25"):
-        filing = published_filing(people, hotel)  # due 29 October
+        filing = make_filing(hotel, by=people["officer"], title=HOTEL_PLAN)  # due 29 October
     with at("2026-10-09"):  # 14 working days left: nothing yet
         assert filing_ops.sweep()["reminded"] == 0
     with at("2026-10-15"):  # 10 left
@@ -210,11 +192,11 @@ def test_reminders_at_ten_and_three_working_days_and_when_overdue_each_once(app,
     assert f'data-filing="{filing.id}"' in overdue and "1 working days overdue" in overdue
 
 
-def test_the_sweep_runs_through_the_queue(app, people, hotel):
+def test_the_sweep_runs_through_the_queue(app, people, hotel, make_filing):
     from plans.filing.tasks import sweep_filings
 
     with at("2026-09-30"):
-        filing = published_filing(people, hotel)
+        filing = make_filing(hotel, by=people["officer"], title=HOTEL_PLAN)
         filing_ops.submit(people["other_enterprise"], filing, {})
         db.session.commit()
     with at("2026-10-14"):

@@ -363,7 +363,7 @@ def test_readers_never_see_a_half_written_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["doc.pdf"]
 
 
-def test_publication_and_acceptance_render_their_pdfs_ahead_through_the_queue(app, people):
+def test_publication_and_acceptance_render_their_pdfs_ahead_through_the_queue(app, people, make_filing):
     """With PDF_PRERENDER (the default outside the tests) the worker renders the plan and the
     registration form as soon as they exist, so the first download is served from the cache."""
     from pathlib import Path
@@ -371,11 +371,9 @@ def test_publication_and_acceptance_render_their_pdfs_ahead_through_the_queue(ap
     from emergency.core.extensions import db
     from plans.filing import operations as filing_ops
 
-    from .test_filing import published_filing
-
     app.config["PDF_PRERENDER"] = True
     cache = Path(app.instance_path) / "pdf-cache"
-    filing = published_filing(people, people["other"])
+    filing = make_filing(people["other"], by=people["officer"], title="乙酒店综合应急预案")
     assert [p.name.split("-v")[0] for p in cache.glob("plan-*.pdf")] == [f"plan-{filing.version_id}"]
     filing_ops.submit(people["other_enterprise"], filing, {})
     db.session.commit()

@@ -13,33 +13,12 @@ from emergency.core.timeutil import local_today
 from emergency.workdays.calendar import add_working_days
 from plans.filing import dashboard as dash
 from plans.filing import operations as filing_ops
-from plans.filing.models import Filing, FilingStatus
-from plans.plan import operations as plan_ops
 
-from .conftest import PASSWORD, drill_of
-
-PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from .conftest import PASSWORD
 
 
 def years_ago(today: date, years: int, plus_days: int = 0) -> date:
     return today.replace(year=today.year - years) + timedelta(days=plus_days)
-
-
-def published(officer, enterprise, *, kind: str = "comprehensive", title: str | None = None,
-              signed_on: date | None = None):
-    """Create, write and publish a plan; return its first version (and its filing, if opened)."""
-    plan = plan_ops.create_plan(officer, enterprise, {
-        "kind": kind, "title": title or f"{enterprise.name}{'综合' if kind == 'comprehensive' else '专项'}应急预案",
-        "subject": "" if kind == "comprehensive" else "火灾", "accident_types": ["火灾"]})
-    version = plan.versions[0]
-    plan_ops.save_section(officer, version, {"body": "<p>成立应急指挥部。</p>"}, section=version.sections[0])
-    for kind_ in ("risk_assessment", "resource_survey"):
-        plan_ops.add_attachment(officer, version, kind_, f"{kind_}.pdf", PDF_BYTES)
-    drill_of(version)
-    plan_ops.publish(officer, version, {"principal_name": "张三", "signed_on": signed_on or local_today()})
-    db.session.commit()
-    filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == version.id))
-    return version, filing
 
 
 def submitted(officer, filing):
@@ -56,7 +35,7 @@ def accepted(officer, filing):
 
 
 @pytest.fixture
-def world(people, make_enterprise, county):
+def world(people, make_enterprise, county, make_filing, make_published_plan):
     """城关镇: 甲化工 (hazardous chemicals, nothing filed), 乙酒店 (hotel, filed), a manufacturer and an
     inactive mall (neither counts). 东城街道: 丁娱乐 (submitted, waiting), 戊宾馆 (overdue).
     南山镇: 己娱乐 (filed, but a special plan overdue), 庚景区 (filed; a special plan waiting),
@@ -68,35 +47,37 @@ def world(people, make_enterprise, county):
     people["own"].township = people["other"].township = by_name["城关镇"]
     db.session.commit()
     w = {"today": today}
-    _v, w["other"] = published(officer, people["other"])
+    w["other"] = make_filing(people["other"], by=officer)
     accepted(officer, w["other"])
-    published(officer, make_enterprise(name="丙制造有限公司", industry="manufacturing",
-                                               township=people["own"].township),
-              signed_on=years_ago(today, 4))  # need not file nor evaluate
+    make_published_plan(make_enterprise(name="丙制造有限公司", industry="manufacturing",
+                                        township=people["own"].township),
+                        by=officer, signed_on=years_ago(today, 4))  # need not file nor evaluate
     make_enterprise(name="壬商场（已注销）", industry="mall", active=False, township=people["own"].township)
 
     ding = make_enterprise(name="丁娱乐有限公司", industry="entertainment", township=dongcheng)
-    _v, w["ding"] = published(officer, ding)
+    w["ding"] = make_filing(ding, by=officer)
     submitted(officer, w["ding"])
     wu = make_enterprise(name="戊宾馆有限公司", industry="hotel", township=dongcheng)
-    _v, w["wu"] = published(officer, wu)
+    w["wu"] = make_filing(wu, by=officer)
     w["wu"].submit_by = today - timedelta(days=30)
 
     ji = make_enterprise(name="己娱乐有限公司", industry="entertainment", township=nanshan)
-    accepted(officer, published(officer, ji)[1])
-    _v, w["ji_special"] = published(officer, ji, kind="special")
+    accepted(officer, make_filing(ji, by=officer))
+    w["ji_special"] = make_filing(ji, by=officer, kind="special")
     w["ji_special"].submit_by = today - timedelta(days=10)
 
     geng = make_enterprise(name="庚景区管理有限公司", industry="scenic_spot", township=nanshan)
-    w["geng_plan"], filing = published(officer, geng, signed_on=years_ago(today, 3, plus_days=30))
+    filing = make_filing(geng, by=officer, signed_on=years_ago(today, 3, plus_days=30))
+    w["geng_plan"] = filing.version
     accepted(officer, filing)
-    _v, w["geng_special"] = published(officer, geng, kind="special")
+    w["geng_special"] = make_filing(geng, by=officer, kind="special")
     submitted(officer, w["geng_special"])
     w["geng_special"].decide_by = add_working_days(today, 1)
     w["ding"].decide_by = add_working_days(today, 5)
 
     xin = make_enterprise(name="辛商场有限公司", industry="mall", township=nanshan)
-    w["xin_plan"], filing = published(officer, xin, signed_on=years_ago(today, 3, plus_days=-5))
+    filing = make_filing(xin, by=officer, signed_on=years_ago(today, 3, plus_days=-5))
+    w["xin_plan"] = filing.version
     submitted(officer, filing)
     filing_ops.deem_filed(filing)
     db.session.commit()
@@ -154,7 +135,7 @@ def test_waiting_overdue_and_evaluations(app, people, world):
 
 def test_the_rates_take_one_grouped_query(app, people, world):
     statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    listener = lambda *args: statements.append(args[2])
     sa.event.listen(db.engine, "before_cursor_execute", listener)
     try:
         overall, by_township, _by_industry = dash.filing_rates(world["today"])

@@ -27,7 +27,7 @@ from plans.filing.models import Filing, FilingStatus
 from plans.plan import operations as plan_ops
 
 from .conftest import PASSWORD, drill_of, no_quiet_hours
-from .test_filing import add_materials, published_filing
+from .factories import add_materials
 
 D = date.fromisoformat
 Y = 2027
@@ -111,20 +111,20 @@ def _token(app, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
-def test_the_notice_completed_moves_every_open_clock_once_audited_and_announced(app, people, hotels):
+def test_the_notice_completed_moves_every_open_clock_once_audited_and_announced(app, people, hotels, make_filing, make_cycle):
     """The whole December: publish, submit, the held decision, the notice, the recount."""
     hotel, second = hotels
     no_quiet_hours()
     with at("2026-12-20"):
-        waiting = published_filing(people, hotel)  # not submitted: its submit-by moves
+        waiting = make_filing(hotel, by=people["officer"], title="乙酒店综合应急预案")  # not submitted: its submit-by moves
     with at("2026-12-21"):
-        submitted = _published(people, second, "丙宾馆综合应急预案")
+        submitted = make_filing(second, by=people["officer"], title="丙宾馆综合应急预案")
     with at("2026-12-28"):
         filing_ops.submit(people["officer"], submitted, {})
         db.session.commit()
         # Five working days from Monday 28 December: 29–31 December, then 1 and 4 January.
         assert (submitted.decide_by, submitted.decide_by_provisional_year) == (D("2027-01-04"), Y)
-        cycle = _monthly_large_drill(app, second)
+        cycle = make_cycle(second, name="每月一大练", preset="monthly_large", starts_on=D("2026-12-01"))
         january = _occurrence(cycle, "2027-01-01")
         # The first Friday of January 2027 is 1 January (元旦), a weekday: provisionally kept.
         assert (january.due_on, january.moved_from, january.provisional_year) == (D("2027-01-01"), None, Y)
@@ -188,12 +188,12 @@ def test_the_notice_completed_moves_every_open_clock_once_audited_and_announced(
     assert 'id="held-banner"' not in browser_for(app, "admin").get("/").get_data(as_text=True)
 
 
-def test_completed_in_december_moves_drills_and_a_later_correction_recounts_again(app, people, hotels):
+def test_completed_in_december_moves_drills_and_a_later_correction_recounts_again(app, people, hotels, make_filing, make_cycle):
     hotel, _second = hotels
     no_quiet_hours()
     with at("2026-12-20"):
-        filing = published_filing(people, hotel)
-        cycle = _monthly_large_drill(app, hotel)
+        filing = make_filing(hotel, by=people["officer"], title="乙酒店综合应急预案")
+        cycle = make_cycle(hotel, name="每月一大练", preset="monthly_large", starts_on=D("2026-12-01"))
         assert _occurrence(cycle, "2027-01-01").provisional_year == Y
         admin = browser_for(app, "admin")
         assert admin.post("/admin/calendar/notice?year=2027", data={"lines": NOTICE}).status_code == 302
@@ -254,26 +254,17 @@ def test_completing_a_year_through_the_api(app, people, client, token_for):
 
 # --- drill cycles: 遇节假日顺延 ------------------------------------------------------------
 
-def _monthly_large_drill(app, enterprise, starts_on: str = "2026-12-01") -> DrillCycle:
-    from plans.drills import cycles
-
-    cycle = cycles.create_cycle(None, enterprise, {"name": "每月一大练", "preset": "monthly_large",
-                                                   "starts_on": D(starts_on)})
-    db.session.commit()
-    return cycle
-
-
 def _occurrence(cycle: DrillCycle, planned: str) -> Occurrence:
     db.session.expire_all()
     return db.session.scalar(sa.select(Occurrence).where(Occurrence.key == f"c{cycle.id}-{planned}"))
 
 
-def test_a_cycle_moves_drills_off_days_off_and_old_cycles_keep_theirs(app, people):
+def test_a_cycle_moves_drills_off_days_off_and_old_cycles_keep_theirs(app, people, make_cycle):
     from plans.drills import cycles, occurrences
 
     enterprise = people["own"]
     with at("2026-09-20"):
-        cycle = _monthly_large_drill(app, enterprise, "2026-09-20")  # first Friday: 2 October, National Day
+        cycle = make_cycle(enterprise, name="每月一大练", preset="monthly_large", starts_on=D("2026-09-20"))  # first Friday: 2 October, National Day
         october = _occurrence(cycle, "2026-10-02")
         # 2–7 October off, 10 October (Saturday) worked: the next working day is the 8th.
         assert (october.due_on, october.moved_from, october.provisional_year) == (D("2026-10-08"), D("2026-10-02"),
@@ -300,33 +291,14 @@ def to_shanghai(value: datetime) -> str:
 
 # --- the clock's start and superseded versions ----------------------------------------------
 
-def test_the_clock_runs_from_the_publication_date_recorded(app, people, hotels):
+def test_the_clock_runs_from_the_publication_date_recorded(app, people, hotels, make_filing):
     hotel, _second = hotels
     with at("2026-10-30"):
         officer = people["officer"]
-        plan = plan_ops.create_plan(officer, hotel, {"kind": "comprehensive", "title": "乙酒店综合应急预案"})
-        version = plan.versions[0]
-        plan_ops.save_section(officer, version, {"title": "应急处置", "body": "<p>疏散。</p>"}, version.sections[0])
-        add_materials(officer, version)
-        drill_of(version)
         # Published on 25 September (recorded a month later): due 29 October, already overdue.
-        plan_ops.publish(officer, version, {"principal_name": "乙总", "signed_on": D("2026-09-25")})
-        db.session.commit()
-        filing = db.session.scalar(sa.select(Filing).where(Filing.version_id == version.id))
+        filing = make_filing(hotel, by=officer, signed_on=D("2026-09-25"))
         assert (filing.clock_start, filing.submit_by) == (D("2026-09-25"), D("2026-10-29"))
         assert filing_ops.working_days_left(filing) == -1
-
-
-def _published(people, enterprise, title: str) -> Filing:
-    officer = people["officer"]
-    plan = plan_ops.create_plan(officer, enterprise, {"kind": "comprehensive", "title": title})
-    version = plan.versions[0]
-    plan_ops.save_section(officer, version, {"title": "应急处置", "body": "<p>疏散。</p>"}, version.sections[0])
-    add_materials(officer, version)
-    drill_of(version)
-    plan_ops.publish(officer, version, {"principal_name": "总经理", "signed_on": datetime.now(SHANGHAI).date()})
-    db.session.commit()
-    return db.session.scalar(sa.select(Filing).where(Filing.version_id == version.id))
 
 
 def _revise_and_publish(people, filing: Filing, *, key_change: bool):
@@ -345,10 +317,10 @@ def _revise_and_publish(people, filing: Filing, *, key_change: bool):
     return draft
 
 
-def test_a_new_version_that_must_be_filed_supersedes_the_open_filing(app, people, hotels):
+def test_a_new_version_that_must_be_filed_supersedes_the_open_filing(app, people, hotels, make_filing):
     hotel, _second = hotels
     with at("2026-10-12"):
-        old = published_filing(people, hotel)
+        old = make_filing(hotel, by=people["officer"], title="乙酒店综合应急预案")
     with at("2026-10-20"):
         draft = _revise_and_publish(people, old, key_change=True)
         new = db.session.scalar(sa.select(Filing).where(Filing.version_id == draft.id))
@@ -369,10 +341,10 @@ def test_a_new_version_that_must_be_filed_supersedes_the_open_filing(app, people
         AuditEntry.action == "supersede")) == "supersede"
 
 
-def test_a_new_version_that_needs_no_filing_carries_the_open_filing_over(app, people, hotels):
+def test_a_new_version_that_needs_no_filing_carries_the_open_filing_over(app, people, hotels, make_filing):
     hotel, _second = hotels
     with at("2026-10-12"):
-        old = published_filing(people, hotel)
+        old = make_filing(hotel, by=people["officer"], title="乙酒店综合应急预案")
         due = old.submit_by
     with at("2026-10-20"):
         draft = _revise_and_publish(people, old, key_change=False)
@@ -386,12 +358,12 @@ def test_a_new_version_that_needs_no_filing_carries_the_open_filing_over(app, pe
 
 # --- no 500 from a clock, ever ------------------------------------------------------------------
 
-def test_nothing_answers_5xx_with_2027_unconfirmed(app, people, hotels, tmp_path):
+def test_nothing_answers_5xx_with_2027_unconfirmed(app, people, hotels, tmp_path, make_filing):
     hotel, second = hotels
     no_quiet_hours()
     with at("2026-12-28"):
-        returned = published_filing(people, hotel)
-        accepted = _published(people, second, "丙宾馆综合应急预案")
+        returned = make_filing(hotel, by=people["officer"], title="乙酒店综合应急预案")
+        accepted = make_filing(second, by=people["officer"], title="丙宾馆综合应急预案")
         ent, officer, admin = browser_for(app, "ent-b"), browser_for(app, "duty"), browser_for(app, "admin")
         assert ent.post(f"/filings/{returned.id}/submit", data={}).status_code == 302
         assert officer.post(f"/filings/{accepted.id}/submit", data={}).status_code == 302
