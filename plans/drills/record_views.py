@@ -1,6 +1,6 @@
 """Pages: drill records (AQ/T 9007-2019), their photos and documents, evaluations (AQ/T 9009),
 corrective actions (整改), the bureau's reported-drill list and spot checks (抽查), and the
-publication gate's state and waiver on a plan version's page."""
+publication gate's waiver (its state on a plan version's page is answered in handlers.py)."""
 from __future__ import annotations
 
 from itertools import zip_longest
