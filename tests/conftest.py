@@ -156,7 +156,12 @@ def _reset(database: dict[str, Any]) -> None:
 
 @pytest.fixture
 def app(database, tmp_path) -> Iterator:
+    from emergency.health import status
+
     _reset(database)
+    # The system status is cached per process and database URL for 15 s: a status seen by the
+    # previous test on this worker (its database was just reset) must not show on this one's pages.
+    status._cache.clear()
     config = _base_config(database["url"])
     app = create_app(config)
     app.instance_path = str(tmp_path / "instance")

@@ -10,7 +10,8 @@ A lower domain sends; higher domains subscribe in their ``handlers.py`` (listed 
   ``publication_blockers(version)`` (why a draft may not be published yet),
   ``version_filing(version)`` (the filing of a published version),
   ``plan_filings(plan)`` (the filings of a plan's versions, newest first),
-  ``filing_number(version)`` (the number of a filed version, for documents).
+  ``filing_number(version)`` (the number of a filed version, for documents),
+  ``drill_gate_state(version)`` (the publication gate's state of a draft, for its page).
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ version_filing = _signals.signal("version-filing")
 plan_filings = _signals.signal("plan-filings")
 #: Question: the filing number of a filed ``version`` (or None).
 filing_number = _signals.signal("filing-number")
+#: Question: the drill-before-publication state of ``version``: a dict with ``state`` none / needs /
+#: drilled (``drills``, ``override``) / waived (``override``, ``officer``), or None (no drills domain).
+drill_gate_state = _signals.signal("drill-gate-state")
 
 
 def answers(signal: Signal, sender: Any, **kwargs: Any) -> list[Any]:

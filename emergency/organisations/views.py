@@ -5,6 +5,7 @@ import io
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -68,7 +69,10 @@ def enterprise_export():
 @login_required
 def enterprise_detail(enterprise_id: int):
     check_enterprise(current_user, enterprise_id)
-    enterprise = db.get_or_404(Enterprise, enterprise_id)
+    enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.id == enterprise_id)
+                                   .options(joinedload(Enterprise.township)))
+    if enterprise is None:
+        abort(404)
 
     recent = db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.enterprise_id == enterprise.id)

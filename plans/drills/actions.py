@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
@@ -138,7 +139,8 @@ def action_select(params: dict[str, Any], today: date | None = None):
         query = query.where(Enterprise.township_id == params["township_id"])
     if params.get("drill_id"):
         query = query.where(CorrectiveAction.drill_id == params["drill_id"])
-    return query.order_by(CorrectiveAction.due_on, CorrectiveAction.id)
+    return query.order_by(CorrectiveAction.due_on, CorrectiveAction.id).options(
+        selectinload(CorrectiveAction.enterprise).selectinload(Enterprise.township))  # each row names both
 
 
 # --- reminders ------------------------------------------------------------------------------------
@@ -263,4 +265,6 @@ def drill_select(user, params: dict[str, Any]):
     if params.get("until"):
         query = query.where(Drill.started_at < datetime.combine(params["until"] + timedelta(days=1), time(),
                                                                 tzinfo=SHANGHAI))
-    return query.order_by(Drill.started_at.desc(), Drill.id.desc())
+    # A list row shows the enterprise, whether it was evaluated and its spot checks: loaded here.
+    return query.order_by(Drill.started_at.desc(), Drill.id.desc()).options(
+        selectinload(Drill.enterprise), selectinload(Drill.evaluation), selectinload(Drill.spot_checks))

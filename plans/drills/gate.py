@@ -2,15 +2,18 @@
 (article 33 of 生产安全事故应急预案管理办法), unless an officer overrides with a reason."""
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from emergency.audit import operations as audit
+from emergency.auth.models import User
 from emergency.core.extensions import db
 from plans.plan.models import PlanVersion, VersionStatus
 
-from plans.drills.models import PublicationOverride, drill_plan_version
+from plans.drills.models import Drill, PublicationOverride, drill_plan_version
 
 
 def needs_drill(version: PlanVersion) -> bool:
@@ -26,6 +29,21 @@ def drilled(version: PlanVersion) -> bool:
 
 def override_of(version: PlanVersion) -> PublicationOverride | None:
     return db.session.scalar(sa.select(PublicationOverride).where(PublicationOverride.version_id == version.id))
+
+
+def state(version: PlanVersion) -> dict[str, Any]:
+    """needs / drilled (by which drills) / waived (by whom, why) / none, all loaded for the page."""
+    if not needs_drill(version):
+        return {"state": "none"}
+    override = override_of(version)
+    drills = db.session.scalars(sa.select(Drill).where(Drill.versions.any(PlanVersion.id == version.id))
+                                .order_by(Drill.started_at)).all()
+    if drills:
+        return {"state": "drilled", "drills": drills, "override": override}
+    if override is not None:
+        return {"state": "waived", "override": override,
+                "officer": db.session.get(User, override.officer_id) if override.officer_id else None}
+    return {"state": "needs"}
 
 
 def blockers(version: PlanVersion) -> list[str]:

@@ -3,7 +3,7 @@ statutory half-year, drills moved off days off after a calendar change."""
 from __future__ import annotations
 
 from emergency.core.queue import enqueue_after_commit
-from emergency.core.signals import calendar_changed, plan_published, publication_blockers
+from emergency.core.signals import calendar_changed, drill_gate_state, plan_published, publication_blockers
 from plans.drills import gate, occurrences
 from plans.plan.models import PlanKind
 
@@ -12,6 +12,12 @@ from plans.plan.models import PlanKind
 def _drill_gate(version, **_extra) -> list[str]:
     """Article 33: a new plan is tested by a drill before it is issued."""
     return gate.blockers(version)
+
+
+@drill_gate_state.connect
+def _gate_state(version, **_extra) -> dict:
+    """The plan version page shows the publication gate's state (computed here, before rendering)."""
+    return gate.state(version)
 
 
 @plan_published.connect

@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from emergency.core.access import scope_to_user
 from emergency.organisations.models import Enterprise
@@ -26,7 +27,8 @@ def cycle_select(user, params: dict[str, Any]):
         query = query.where(DrillCycle.active.is_(params["active"]))
     if params.get("q"):
         query = query.where(matches(params["q"], DrillCycle.name, Enterprise.name))
-    return query.order_by(Enterprise.name, DrillCycle.name, DrillCycle.id)
+    return query.order_by(Enterprise.name, DrillCycle.name, DrillCycle.id).options(
+        selectinload(DrillCycle.enterprise))  # each row names its enterprise
 
 
 def occurrence_select(user, params: dict[str, Any], today: date):

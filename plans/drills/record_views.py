@@ -1,12 +1,13 @@
 """Pages: drill records (AQ/T 9007-2019), their photos and documents, evaluations (AQ/T 9009),
 corrective actions (整改), the bureau's reported-drill list and spot checks (抽查), and the
-publication gate's state and waiver on a plan version's page."""
+publication gate's waiver (its state on a plan version's page is answered in handlers.py)."""
 from __future__ import annotations
 
 from itertools import zip_longest
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import (
     Blueprint,
     abort,
@@ -62,7 +63,6 @@ from plans.drills.record_schemas import (
     SpotCheckForm,
 )
 from plans.drills.schemas import OverrideForm
-from emergency.auth.models import User
 
 bp = Blueprint("drill_records", __name__)
 
@@ -71,30 +71,7 @@ bp = Blueprint("drill_records", __name__)
 def _labels() -> dict[str, Any]:
     return {"drill_forms": DRILL_FORMS, "drill_contents": DRILL_CONTENTS, "drill_purposes": DRILL_PURPOSES,
             "ratings": RATINGS, "action_labels": ACTION_STATUS_LABELS, "spot_results": SPOT_CHECK_RESULTS,
-            "spot_labels": SPOT_CHECK_STATUS_LABELS, "today": local_today(),
-            "plan_version": lambda version_id: db.session.get(PlanVersion, version_id)}
-
-
-@bp.app_context_processor
-def _gate() -> dict[str, Any]:
-    """``drill_gate(version)`` for the plan version page: the publication gate's state."""
-    return {"drill_gate": gate_state}
-
-
-def gate_state(version: PlanVersion) -> dict[str, Any]:
-    """needs / drilled (by which drills) / waived (by whom, why) / none."""
-    if not gate.needs_drill(version):
-        return {"state": "none"}
-    override = gate.override_of(version)
-    drills = db.session.scalars(sa.select(Drill).where(Drill.versions.any(PlanVersion.id == version.id))
-                                .order_by(Drill.started_at)).all()
-    if drills:
-        return {"state": "drilled", "drills": drills, "override": override}
-    if override is not None:
-
-        return {"state": "waived", "override": override, "officer": db.session.get(User, override.officer_id)
-                if override.officer_id else None}
-    return {"state": "needs"}
+            "spot_labels": SPOT_CHECK_STATUS_LABELS, "today": local_today()}
 
 
 def _list(name: str) -> list[str]:
@@ -204,12 +181,21 @@ def drill_new():
 @login_required
 def drill(drill_id: int):
     item = record_for(current_user, Drill, drill_id)
+    db.session.scalars(sa.select(Drill).where(Drill.id == item.id).options(  # what the page shows, loaded now
+        selectinload(Drill.enterprise), selectinload(Drill.cycle),
+        selectinload(Drill.versions).selectinload(PlanVersion.plan), selectinload(Drill.occurrences),
+        selectinload(Drill.files), selectinload(Drill.evaluation), selectinload(Drill.spot_checks))).one()
     drill_actions = db.session.scalars(sa.select(CorrectiveAction).where(CorrectiveAction.drill_id == item.id)
-                                       .order_by(CorrectiveAction.id)).all()
+                                       .order_by(CorrectiveAction.id)
+                                       .options(selectinload(CorrectiveAction.evidence_file))).all()
+    # The plan revisions the actions started, by version id (was a template global querying per row).
+    revision_ids = {a.revision_version_id for a in drill_actions if a.revision_version_id}
+    revisions = {v.id: v for v in db.session.scalars(sa.select(PlanVersion).where(PlanVersion.id.in_(revision_ids))
+                                                     .options(selectinload(PlanVersion.plan)))} if revision_ids else {}
     plans = db.session.scalars(sa.select(Plan).where(Plan.enterprise_id == item.enterprise_id,
                                                      Plan.active.is_(True)).order_by(Plan.id)).all()
     return render_template("drills/record.html", drill=item, actions=drill_actions, plans=plans,
-                           can_edit=_can_edit(), spot_action=actions.spot_check_action)
+                           revisions=revisions, can_edit=_can_edit())
 
 
 @bp.route("/drills/<int:drill_id>/edit", methods=["GET", "POST"])

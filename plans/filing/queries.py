@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from emergency.core.access import scope_to_user
 from emergency.auth.models import User
 from emergency.core.extensions import db
 
 from plans.filing.models import Filing, FilingStatus
+from plans.plan.models import PlanVersion
 from emergency.core.timeutil import local_today
 
 
@@ -26,7 +28,9 @@ class Queue:
 
 
 def filing_queue(user: User, today: date, decided_limit: int = 50) -> Queue:
-    base = scope_to_user(sa.select(Filing), user, Filing.enterprise_id)
+    # Each row shows its enterprise and its plan's title: loaded with the filings, not per row.
+    base = scope_to_user(sa.select(Filing), user, Filing.enterprise_id).options(
+        joinedload(Filing.enterprise), joinedload(Filing.version).joinedload(PlanVersion.plan))
     queue = Queue()
     queue.waiting = db.session.scalars(base.where(Filing.status == FilingStatus.submitted)
                                        .order_by(Filing.decide_by, Filing.id)).all()

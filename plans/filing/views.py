@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
+from sqlalchemy.orm import joinedload, selectinload
 
 from emergency.core.access import EDITORS, OFFICERS, record_for, require_roles
 from emergency.core.extensions import db
@@ -24,6 +25,7 @@ from plans.filing.models import EVENT_LABELS, FILING_STATUS_LABELS, MATERIALS, R
 from plans.filing.pdf import form_pdf
 from plans.filing.queries import filing_queue
 from plans.filing.schemas import DashboardQuery, ReturnInput, SubmitForm
+from plans.plan.models import PlanVersion
 
 bp = Blueprint("filing", __name__)
 
@@ -37,7 +39,13 @@ def _filing_state_labels() -> dict[str, Any]:
 @bp.context_processor
 def _labels() -> dict[str, Any]:
     return {"filing_labels": FILING_STATUS_LABELS, "materials_labels": MATERIALS, "return_reasons": RETURN_REASONS,
-            "days_left": operations.working_days_left, "today": local_today(), "event_labels": EVENT_LABELS}
+            "today": local_today(), "event_labels": EVENT_LABELS}
+
+
+def _days_left(filings) -> dict[int, int | None]:
+    """The working days left on each filing's running clock, by filing id (computed before rendering)."""
+    today = local_today()
+    return {f.id: operations.working_days_left(f, today) for f in filings}
 
 
 @bp.app_context_processor
@@ -59,14 +67,19 @@ def _filing(filing_id: int, *, edit: bool = False) -> Filing:
 def filings():
     """Officers: the queue by deadline; enterprises: their own filings."""
     queue = filing_queue(current_user, local_today())
-    return render_template("filing/queue.html", queue=queue)
+    return render_template("filing/queue.html", queue=queue,
+                           days_left=_days_left(queue.waiting + queue.overdue + queue.to_submit))
 
 
 @bp.route("/filings/<int:filing_id>")
 @login_required
 def filing(filing_id: int):
     item = _filing(filing_id)
-    return render_template("filing/filing.html", filing=item, materials=operations.materials(item))
+    db.session.scalars(sa.select(Filing).where(Filing.id == item.id).options(  # what the page shows, loaded now
+        joinedload(Filing.enterprise), joinedload(Filing.version).joinedload(PlanVersion.plan),
+        selectinload(Filing.events), joinedload(Filing.superseded_by).joinedload(Filing.version))).unique().one()
+    return render_template("filing/filing.html", filing=item, materials=operations.materials(item),
+                           days_left=_days_left([item]))
 
 
 @bp.route("/filings/<int:filing_id>/submit", methods=["POST"])
@@ -138,6 +151,7 @@ def dashboard():
     townships = db.session.execute(sa.select(Township.id, Township.name).order_by(Township.id)).all()
     industry_choices = [(i.code, i.label(locale)) for i in industries.INDUSTRIES
                         if i.code in dashboard_queries.MUST_FILE_CODES]
-    return render_template("filing/dashboard.html", dash=figures, horizon=dashboard_queries.EVALUATION_HORIZON_DAYS,
+    rows = [*(figures.waiting.items if figures.waiting else []), *(figures.overdue.items if figures.overdue else [])]
+    return render_template("filing/dashboard.html", dash=figures, days_left=_days_left(rows), horizon=dashboard_queries.EVALUATION_HORIZON_DAYS,
                            scope=scope, townships=townships, industry_choices=industry_choices,
                            errors=errors), (422 if errors else 200)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from flask import abort
 
@@ -30,7 +31,9 @@ def plan_select(user: User, params: dict[str, Any]) -> sa.Select:
         query = query.where(published)
     elif params.get("state") == "unpublished":
         query = query.where(~published)
-    return query.order_by(Enterprise.name, Plan.kind, Plan.id)
+    # A list page shows each plan's enterprise, versions and sub-plans: loaded here, not per row.
+    return query.order_by(Enterprise.name, Plan.kind, Plan.id).options(
+        selectinload(Plan.enterprise), selectinload(Plan.versions), selectinload(Plan.children))
 
 
 def version_for(user: User, plan_id: int, number: int, *, edit: bool = False) -> PlanVersion:

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
+from sqlalchemy.orm import selectinload
 
 from emergency.core import files
 from emergency.core.access import check_can_edit_enterprise, check_enterprise, record_for
@@ -25,7 +26,7 @@ from plans.plan import operations, skeleton
 from plans.plan.comparison import compare as compare_versions
 from plans.plan.models import (
     ATTACHMENT_KINDS, EVALUATION_CONCLUSIONS, KEY_PARTS, PLAN_KIND_LABELS, REVIEW_CONCLUSION_LABELS,
-    REVISION_TRIGGERS, VERSION_STATUS_LABELS, Attachment, Evaluation, Plan, PlanKind, PlanVersion,
+    REVISION_TRIGGERS, VERSION_STATUS_LABELS, Attachment, Evaluation, Plan, PlanKind, PlanVersion, Review,
 )
 from plans.plan.pdf import card_pdf, plan_pdf
 from plans.plan.queries import plan_select, version_for
@@ -59,6 +60,13 @@ def _typed_list(name: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _load_contents(version: PlanVersion) -> None:
+    """Load what the version page shows (sections, reviews with their minutes, attachments) before it renders."""
+    db.session.scalars(sa.select(PlanVersion).where(PlanVersion.id == version.id).options(
+        selectinload(PlanVersion.sections), selectinload(PlanVersion.reviews).selectinload(Review.minutes),
+        selectinload(PlanVersion.attachments))).one()
+
+
 def _back(version: PlanVersion, anchor: str = ""):
     return redirect(url_for(".version", plan_id=version.plan_id, number=version.number) + anchor)
 
@@ -81,7 +89,8 @@ def plan_list():
 def enterprise_plans(enterprise_id: int):
     enterprise = db.get_or_404(Enterprise, enterprise_id)
     check_enterprise(current_user, enterprise.id)
-    plans = db.session.scalars(sa.select(Plan).where(Plan.enterprise_id == enterprise.id).order_by(Plan.id)).all()
+    plans = db.session.scalars(sa.select(Plan).where(Plan.enterprise_id == enterprise.id).order_by(Plan.id)
+                               .options(selectinload(Plan.versions), selectinload(Plan.children))).all()
     roots = [p for p in plans if p.parent_id is None or p.parent_id not in {q.id for q in plans}]
     return render_template("plans/plan_system.html", enterprise=enterprise, roots=roots, plans=plans,
                            due={p.id: operations.evaluation_due(p) for p in plans},
@@ -191,8 +200,10 @@ def version(plan_id: int, number: int):
             return _back(item)
     blockers = operations.publication_blockers(item) if item.editable else []
     filing = signals.answer(signals.version_filing, item)
+    gate_state = signals.answer(signals.drill_gate_state, item) or {"state": "none"}  # drills live above plans
+    _load_contents(item)
     return render_template("plans/version.html", plan=item.plan, version=item, errors=errors, blockers=blockers,
-                           filing=filing, hint_for=lambda title: skeleton.hint_for(item.plan.kind, title),
+                           filing=filing, gate_state=gate_state, hint_for=lambda title: skeleton.hint_for(item.plan.kind, title),
                            must_review=has_obligation(item.plan.enterprise, "expert_review")), (422 if errors else 200)
 
 
