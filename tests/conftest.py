@@ -179,6 +179,19 @@ def app(database, tmp_path) -> Iterator:
 
 
 @pytest.fixture
+def real_queue(app, monkeypatch):
+    """Enqueue into the real queue (the one worker processes read), not in-process; tests then
+    run real consumers, or dequeue and execute as a consumer does."""
+    from emergency.core.queue import app_queue  # after the environment above is set
+
+    huey = app_queue(app).huey
+    monkeypatch.setattr(huey, "immediate", False)
+    huey.flush()
+    yield huey
+    huey.flush()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

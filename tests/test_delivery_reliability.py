@@ -10,7 +10,6 @@ from emergency.core.extensions import db
 from emergency.messaging import campaigns as campaign_ops
 from emergency.messaging import delivery
 from emergency.messaging.models import FINAL, Campaign, Delivery, DeliveryStatus, OptOut
-from emergency.core.queue import app_queue
 
 from .browser import live_server
 from .processes import kill, process_env, start_worker, wait_for
@@ -18,16 +17,6 @@ from tests.fakes.twilio.simulator import TwilioSimulator
 
 BODY = "【测试县应急管理局】暴雨橙色预警：请立即检查尾矿库排洪设施，人员撤离危险区域。"
 ACCEPTED = {DeliveryStatus.sent, DeliveryStatus.delivered}
-
-
-@pytest.fixture
-def real_queue(app, monkeypatch):
-    """Enqueue into the queue the worker processes read, not in-process."""
-    huey = app_queue(app).huey
-    monkeypatch.setattr(huey, "immediate", False)
-    huey.flush()
-    yield huey
-    huey.flush()
 
 
 @pytest.fixture

@@ -40,16 +40,6 @@ def draft(app, people) -> PlanVersion:
     return plan.versions[0]
 
 
-@pytest.fixture
-def worker_queue(app, monkeypatch):
-    """Enqueue into the real (SQLite) queue; ``run_worker`` then does what a consumer does."""
-    huey = app_queue(app).huey
-    monkeypatch.setattr(huey, "immediate", False)
-    huey.flush()
-    yield huey
-    huey.flush()
-
-
 def run_worker() -> list:
     """Dequeue and execute every waiting task, as the consumer does; their results."""
     results = []
@@ -70,7 +60,7 @@ def titles(version_id: int) -> list[str]:
 
 
 def test_a_large_file_is_read_by_the_worker_with_progress_then_previewed_and_confirmed(
-        client, login, draft, worker_queue):
+        client, login, draft, real_queue):
     login("ent-a")
     before = titles(draft.id)
     assert client.get(f"/plans/{draft.plan_id}/versions/1/import").status_code == 200
@@ -110,7 +100,7 @@ def test_a_large_file_is_read_by_the_worker_with_progress_then_previewed_and_con
     assert "这些章节已保存到草稿。" in client.get(job_page).get_data(as_text=True)
 
 
-def test_a_failed_or_stalled_job_says_so_and_offers_the_upload_again(app, client, login, draft, worker_queue):
+def test_a_failed_or_stalled_job_says_so_and_offers_the_upload_again(app, client, login, draft, real_queue):
     login("ent-a")
     # Passes the checks made at upload (the main part is sound) but its styles part is broken.
     source = large_plan()
@@ -138,7 +128,7 @@ def test_a_small_file_is_read_in_the_request(client, login, draft):
     assert 'id="import-preview"' in html and "<h3>2 第2章</h3>" in html
 
 
-def test_the_api_queues_a_large_file_and_saves_it_when_confirmed(client, token_for, draft, worker_queue):
+def test_the_api_queues_a_large_file_and_saves_it_when_confirmed(client, token_for, draft, real_queue):
     headers = token_for("ent-a")
     base = f"/api/v1/plans/{draft.plan_id}/versions/1"
     before = titles(draft.id)

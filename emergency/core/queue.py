@@ -76,8 +76,7 @@ class AppQueue:
             return self._huey
 
     def wrapper(self, name: str):
-        huey = self.huey  # registers every declared task
-        del huey
+        self.huey  # noqa: B018 - made on first use, registering every declared task
         try:
             return self._wrappers[name]
         except KeyError:

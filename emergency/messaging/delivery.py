@@ -58,20 +58,6 @@ def _pool(size: int) -> ThreadPoolExecutor:
         return pool
 
 
-class _Tasks:
-    """Messaging's worker tasks by name (``emergency.messaging.tasks`` calls this module)."""
-
-    def __getattr__(self, name: str):
-        return queue.wrapper(f"messaging.{name}")
-
-
-_TASKS = _Tasks()
-
-
-def _tasks() -> _Tasks:
-    return _TASKS
-
-
 # --- who holds an attempt ---------------------------------------------------------------
 
 _identity: tuple[int, str] | None = None
@@ -194,7 +180,7 @@ def _fan_out(campaign_id: int) -> int:
             continue
         to_send = [i for i, row in zip(ids, rows) if row["status"] == DeliveryStatus.queued]
         if to_send:
-            _tasks().send_batch(to_send)  # a crash before this is caught by the sweep (lost queued)
+            queue.enqueue("messaging.send_batch", to_send)  # a crash before this is caught by the sweep (lost queued)
         queued += len(to_send)
     if recipients:
         logger.info("campaign %s: %s deliveries created, %s queued", campaign_id, len(recipients), queued)
@@ -219,7 +205,7 @@ def queue_pending(campaign_id: int) -> int:
         db.session.execute(sa.update(D).where(D.c.id.in_(ids), D.c.status == DeliveryStatus.pending.value)
                            .values(status=DeliveryStatus.queued.value, queued_at=now, updated_at=now))
         db.session.commit()
-        _tasks().send_batch(ids)
+        queue.enqueue("messaging.send_batch", ids)
         queued += len(ids)
     finish_campaigns([campaign_id])
     return queued
@@ -246,7 +232,7 @@ def send_batch(ids: Iterable[int]) -> None:
     if later is not None:
         waiting = [i for i, priority in rows if priority == "normal"]
         if waiting:
-            _tasks().send_batch.schedule(args=(waiting,), eta=later)
+            queue.wrapper("messaging.send_batch").schedule(args=(waiting,), eta=later)
             logger.info("%s normal deliveries wait for the end of quiet hours (%s)", len(waiting), later)
         ids = [i for i, priority in rows if priority != "normal"]
     if not ids:
@@ -325,7 +311,7 @@ def _send_one(app: Flask, engine: sa.Engine, provider: Provider, token: str, del
         except Exception:  # noqa: BLE001 - whatever happened, the request may have gone out
             logger.exception("delivery %s: unexpected error while sending; will ask the provider", delivery_id)
             _let_go(engine, token, delivery_id)
-            _tasks().reconcile.schedule(args=(delivery_id,), delay=app.config["SMS_RECONCILE_DELAY"])
+            queue.wrapper("messaging.reconcile").schedule(args=(delivery_id,), delay=app.config["SMS_RECONCILE_DELAY"])
             return None
         return {"delivery_id": delivery_id, "sid": accepted.sid, "at": utcnow()}
 
@@ -346,7 +332,7 @@ def _record_failure(app: Flask, engine: sa.Engine, token: str, delivery_id: int,
     if failure.kind == "unknown":
         logger.warning("delivery %s: outcome unknown (%s); will ask the provider", delivery_id, failure.message)
         _let_go(engine, token, delivery_id)
-        _tasks().reconcile.schedule(args=(delivery_id,), delay=config["SMS_RECONCILE_DELAY"])
+        queue.wrapper("messaging.reconcile").schedule(args=(delivery_id,), delay=config["SMS_RECONCILE_DELAY"])
         return
     if failure.kind == "retry" and attempts < config["SMS_MAX_ATTEMPTS"]:
         delay = min(config["SMS_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), config["SMS_RETRY_MAX_SECONDS"])
@@ -356,7 +342,7 @@ def _record_failure(app: Flask, engine: sa.Engine, token: str, delivery_id: int,
                 status=DeliveryStatus.queued.value, next_attempt_at=now + timedelta(seconds=delay), updated_at=now,
                 error_code=failure.code, error_message=failure.message[:300])).rowcount
         if changed:
-            _tasks().send_batch.schedule(args=([delivery_id],), delay=delay)
+            queue.wrapper("messaging.send_batch").schedule(args=([delivery_id],), delay=delay)
         return
     status = {"invalid": DeliveryStatus.invalid, "opted_out": DeliveryStatus.opted_out}.get(
         failure.kind, DeliveryStatus.failed)
@@ -395,7 +381,7 @@ def reconcile(delivery_id: int) -> str:
         sids = provider.find_accepted(delivery.phone, delivery.campaign.body, since)
     except Exception as exc:  # noqa: BLE001 - the provider could not be asked; try again later
         logger.warning("delivery %s: provider could not be asked (%s)", delivery_id, exc)
-        _tasks().reconcile.schedule(args=(delivery_id,), delay=current_app.config["SMS_RECONCILE_DELAY"] * 2)
+        queue.wrapper("messaging.reconcile").schedule(args=(delivery_id,), delay=current_app.config["SMS_RECONCILE_DELAY"] * 2)
         return "provider unavailable"
     now = utcnow()
     this_attempt = sa.and_(D.c.id == delivery_id, D.c.status == DeliveryStatus.sending.value,
@@ -421,7 +407,7 @@ def reconcile(delivery_id: int) -> str:
                 attempts=sa.case((D.c.attempts > 0, D.c.attempts - 1), else_=0))).rowcount
     db.session.commit()
     if changed:
-        _tasks().send_batch([delivery_id])
+        queue.enqueue("messaging.send_batch", [delivery_id])
     return "requeued"
 
 
@@ -436,14 +422,14 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         Delivery.sending_at < now - timedelta(seconds=config["SMS_STUCK_SECONDS"])).limit(5000))
         if not sender_alive(row.sender)]
     for delivery_id in stuck_sending:
-        _tasks().reconcile(delivery_id)
+        queue.enqueue("messaging.reconcile", delivery_id)
     found["reconcile"] = len(stuck_sending)
     lost = db.session.scalars(sa.select(Delivery.id).where(
         Delivery.status == DeliveryStatus.queued,
         sa.func.coalesce(Delivery.next_attempt_at, Delivery.queued_at) < now - timedelta(
             seconds=config["SMS_STUCK_SECONDS"])).limit(5000)).all()
     for start in range(0, len(lost), config["SMS_BATCH_SIZE"]):
-        _tasks().send_batch(lost[start:start + config["SMS_BATCH_SIZE"]])
+        queue.enqueue("messaging.send_batch", lost[start:start + config["SMS_BATCH_SIZE"]])
     found["requeue"] = len(lost)
     stalled = db.session.scalars(sa.select(Campaign.id).where(
         Campaign.status == CampaignStatus.sending,
@@ -453,7 +439,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         pending = db.session.scalar(sa.select(sa.func.count()).where(
             Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.pending))
         if campaign.fanned_out_at is None or pending:
-            _tasks().fan_out(campaign_id)  # idempotent: recipients already written are skipped
+            queue.enqueue("messaging.fan_out", campaign_id)  # idempotent: recipients already written are skipped
             found["fan_out"] += 1
     finish_campaigns(stalled)
     return found
@@ -556,5 +542,5 @@ def poll_silent(now: datetime | None = None, limit: int = 500) -> int:
         Delivery.status == DeliveryStatus.sent, Delivery.provider == "twilio",
         Delivery.updated_at < now - quiet_for, Delivery.sent_at > status_window(now)).limit(limit)).all()
     for delivery_id in ids:
-        _tasks().poll_status(delivery_id)
+        queue.enqueue("messaging.poll_status", delivery_id)
     return len(ids)

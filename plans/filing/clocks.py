@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -119,17 +118,3 @@ def held(today: date) -> sa.Select:
     them until the year is confirmed (待确认日历后判定)."""
     return sa.select(Filing).where(Filing.status == FilingStatus.submitted, Filing.decide_by < today,
                                    Filing.decide_by_provisional_year.is_not(None))
-
-
-def held_count(today: date) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(held(today).subquery())) or 0
-
-
-def clock_fields(filing: Filing) -> dict[str, Any]:
-    """What the API and pages show of a filing's clocks besides the dates."""
-    return {
-        "submit_by_provisional": filing.submit_by_provisional_year is not None,
-        "submit_by_note": calendar.provisional_note(filing.submit_by_provisional_year),
-        "decide_by_provisional": filing.decide_by_provisional_year is not None,
-        "decide_by_note": calendar.provisional_note(filing.decide_by_provisional_year),
-    }

@@ -27,11 +27,10 @@ from emergency.workdays.calendar import working_days_between
 from plans.plan.models import PlanVersion, VersionStatus
 
 from plans.filing import clocks, notices
-from plans.filing.clocks import DECIDE_WORKING_DAYS, SUBMIT_WORKING_DAYS, date_text
+from plans.filing.clocks import date_text
 from plans.filing.models import MATERIALS, OPEN, RETURN_REASONS, Filing, FilingEvent, FilingStatus
 
 logger = logging.getLogger(__name__)
-__all__ = ["DECIDE_WORKING_DAYS", "SUBMIT_WORKING_DAYS"]
 #: Reminders before the submission deadline, in working days.
 REMINDER_MILESTONES = (10, 3)
 
@@ -137,7 +136,7 @@ def submit(actor, filing: Filing, data: dict[str, Any]) -> Filing:
            note=_("The bureau decides by %(date)s (5 working days).",
                   date=date_text(filing.decide_by, filing.decide_by_provisional_year)))
     audit.record(actor, "resubmit" if resubmission else "submit", "filing", filing.id,
-                 enterprise_id=filing.enterprise_id, summary=_title(filing),
+                 enterprise_id=filing.enterprise_id, summary=notices.title(filing),
                  changes={"decide_by": filing.decide_by.isoformat(),
                           "decide_by_provisional_year": filing.decide_by_provisional_year,
                           "applicant": filing.applicant_name})
@@ -168,11 +167,11 @@ def accept(actor, filing: Filing) -> Filing:
     filing.return_items, filing.return_note = [], ""
     _assign_number(filing)
     _event(filing, actor, "accepted", note=filing.number)
-    audit.record(actor, "accept", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=_title(filing),
+    audit.record(actor, "accept", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=notices.title(filing),
                  changes={"number": filing.number})
     db.session.flush()
-    _notify(filing, "accepted", _("【%(bureau)s】贵单位《%(title)s》已备案，备案编号%(number)s。备案登记表可在系统中下载。",
-                                  bureau=_bureau(filing), title=filing.version.plan.title, number=filing.number))
+    notices.notify(filing, "accepted", _("【%(bureau)s】贵单位《%(title)s》已备案，备案编号%(number)s。备案登记表可在系统中下载。",
+                                  bureau=notices.bureau_name(filing), title=filing.version.plan.title, number=filing.number))
     _render_form_later(filing.id)
     return filing
 
@@ -188,14 +187,14 @@ def return_filing(actor, filing: Filing, items: list[str], note: str) -> Filing:
     filing.return_items, filing.return_note = list(items), note
     filing.decided_at, filing.decided_by_id = utcnow(), getattr(actor, "id", None)
     _event(filing, actor, "returned", note=note, items=list(items))
-    audit.record(actor, "return", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=_title(filing),
+    audit.record(actor, "return", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=notices.title(filing),
                  changes={"items": list(items), "note": note})
     db.session.flush()
     with force_locale("zh_CN"):  # SMS texts are Chinese whatever the officer's screen language
         listed = "、".join(str(RETURN_REASONS[i]) for i in items)
     rounds = sum(1 for e in filing.events if e.action == "returned")
-    _notify(filing, f"returned-{rounds}", _("【%(bureau)s】贵单位《%(title)s》备案材料需补正：%(items)s。请登录系统查看说明并重新提交。",
-                                           bureau=_bureau(filing), title=filing.version.plan.title, items=listed))
+    notices.notify(filing, f"returned-{rounds}", _("【%(bureau)s】贵单位《%(title)s》备案材料需补正：%(items)s。请登录系统查看说明并重新提交。",
+                                           bureau=notices.bureau_name(filing), title=filing.version.plan.title, items=listed))
     return filing
 
 
@@ -205,11 +204,11 @@ def deem_filed(filing: Filing) -> None:
     filing.decided_at = utcnow()
     _assign_number(filing)
     _event(filing, None, "deemed_filed", note=filing.number)
-    audit.record(None, "deem_filed", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=_title(filing),
+    audit.record(None, "deem_filed", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=notices.title(filing),
                  changes={"number": filing.number, "decide_by": filing.decide_by.isoformat()})
     db.session.flush()
-    _notify(filing, "deemed", _("【%(bureau)s】贵单位《%(title)s》备案申请已超过5个工作日未作决定，依法视为已备案，编号%(number)s。",
-                                bureau=_bureau(filing), title=filing.version.plan.title, number=filing.number))
+    notices.notify(filing, "deemed", _("【%(bureau)s】贵单位《%(title)s》备案申请已超过5个工作日未作决定，依法视为已备案，编号%(number)s。",
+                                bureau=notices.bureau_name(filing), title=filing.version.plan.title, number=filing.number))
     _render_form_later(filing.id)
 
 
@@ -229,12 +228,14 @@ def sweep(today: date | None = None) -> dict[str, int]:
         if filing.decide_by_provisional_year is None:
             deem_filed(filing)
             counts["deemed"] += 1
-        elif not any(e.action == "held" and e.note.endswith(filing.decide_by.isoformat()) for e in filing.events):
+        elif not any(e.action == "held" and filing.decide_by.isoformat() in e.items for e in filing.events):
+            # Noted once per provisional decide-by (the event's items hold the date it was held on).
             year = filing.decide_by_provisional_year
             _event(filing, None, "held", note=_("Not deemed filed: the holidays of %(year)s are not confirmed, so the "
                                                 "5 working days may end later than %(date)s", year=str(year),
-                                                date=filing.decide_by.isoformat()))
-            audit.record(None, "hold", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=_title(filing),
+                                                date=filing.decide_by.isoformat()),
+                   items=[filing.decide_by.isoformat()])
+            audit.record(None, "hold", "filing", filing.id, enterprise_id=filing.enterprise_id, summary=notices.title(filing),
                          changes={"decide_by": filing.decide_by.isoformat(), "provisional_year": year})
             logger.warning("filing %s held: decide-by %s is provisional (%s not confirmed)", filing.id,
                            filing.decide_by, year)
@@ -252,15 +253,15 @@ def remind(filing: Filing, today: date) -> int:
     title = filing.version.plan.title
     deadline = date_text(filing.submit_by, filing.submit_by_provisional_year)
     if today > filing.submit_by:
-        sent = _notify(filing, "overdue", _("【%(bureau)s】贵单位《%(title)s》应于%(date)s前报送备案，现已逾期，请尽快提交。",
-                                            bureau=_bureau(filing), title=title, date=deadline))
+        sent = notices.notify(filing, "overdue", _("【%(bureau)s】贵单位《%(title)s》应于%(date)s前报送备案，现已逾期，请尽快提交。",
+                                            bureau=notices.bureau_name(filing), title=title, date=deadline))
         return int(sent)
     left = working_days_between(today, filing.submit_by)
     for milestone in sorted(REMINDER_MILESTONES):
         if left <= milestone:
-            sent = _notify(filing, f"submit-{milestone}",
+            sent = notices.notify(filing, f"submit-{milestone}",
                            _("【%(bureau)s】贵单位《%(title)s》须在%(date)s前报送备案，还剩%(n)s个工作日。",
-                             bureau=_bureau(filing), title=title, date=deadline, n=left))
+                             bureau=notices.bureau_name(filing), title=title, date=deadline, n=left))
             return int(sent)
     return 0
 
@@ -276,11 +277,6 @@ def working_days_left(filing: Filing, today: date | None = None) -> int | None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-_title = notices.title
-_bureau = notices.bureau_name
-_notify = notices.notify
-
 
 def _render_form_later(filing_id: int) -> None:
     if current_app.config["PDF_PRERENDER"]:
